@@ -1,0 +1,50 @@
+# The two commands of the quick start, `make demo` and `make test`, do all the set-up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export COMPSTAT_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+DATA := $(COMPSTAT_DATA_DIR)/cdmx
+
+.PHONY: install demo load serve test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+load: install
+	@test -n "$(COMPSTAT_DATA_DIR)" || { echo "COMPSTAT_DATA_DIR is not set and ../shared/data is absent: see README, 'Data'"; exit 2; }
+	$(BIN)/compstat db upgrade
+	$(BIN)/compstat territory load "$(DATA)/quadrants/ssp_2016_official/Cuadrantes_2016_region_shp.zip" --vintage 2016
+	$(BIN)/compstat territory load "$(DATA)/quadrants/hoyodecrimen_2023/cuadrantes_population_2023.gpkg" --vintage 2023
+	$(BIN)/compstat incidents load "$(DATA)/incidents/ssp_2013_2016/crime-lat-long.csv.zip" --source ssp
+	$(BIN)/compstat incidents load "$(DATA)/incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz" --source fgj
+
+demo: load
+	$(BIN)/compstat serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install lint
+	$(BIN)/compstat db setup
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/compstat db setup
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

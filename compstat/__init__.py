@@ -1,0 +1,1 @@
+"""CompStat core: configuration, schema, domain rules and statistics."""

@@ -1,0 +1,73 @@
+"""The ``compstat`` console script.
+
+The core defines the root group and ``db``; the ``etl`` and ``web`` command groups
+are plugged in through the ``compstat.commands`` entry points declared in
+``pyproject.toml``, so this module never imports the layers above it.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+
+import click
+
+from compstat import db, embedded
+from compstat.errors import CompstatError
+
+
+class CompstatGroup(click.Group):
+    """Root group that turns domain errors into one clear line and exit status 1."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+        """Run the command, reporting :class:`CompstatError` without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except CompstatError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=CompstatGroup)
+def root() -> None:
+    """CompStat for Mexico City's sectoral police."""
+
+
+@root.group(name="db")
+def db_group() -> None:
+    """Database set-up."""
+
+
+@db_group.command()
+def upgrade() -> None:
+    """Create or migrate the schema (enables PostGIS)."""
+    url = db.resolve_url()
+    db.upgrade(url)
+    click.echo(f"schema at head on {db.engine(url).url.render_as_string(hide_password=True)}")
+
+
+@db_group.command()
+def setup() -> None:
+    """Install and start the local PostGIS when no DATABASE_URL is set."""
+    url = db.resolve_url()
+    click.echo(f"database ready: {db.engine(url).url.render_as_string(hide_password=True)}")
+
+
+@db_group.command()
+@click.argument("name", default=embedded.DEFAULT_DATABASE)
+def reset(name: str) -> None:
+    """Drop and recreate a local database (managed PostGIS only)."""
+    embedded.ensure_database(name, fresh=True)
+    click.echo(f"recreated {name}")
+
+
+def build_cli() -> click.Group:
+    """Return the root group with every plugged-in command group added."""
+    for entry in entry_points(group="compstat.commands"):
+        root.add_command(entry.load(), name=entry.name)
+    return root
+
+
+def main() -> None:
+    """Console-script entry point."""
+    build_cli()(prog_name="compstat")

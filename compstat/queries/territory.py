@@ -1,0 +1,57 @@
+"""Territory facts: units per level, vintages and load history."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from compstat.errors import NotFoundError
+
+
+def level_counts(conn: Connection, vintage: str) -> dict[str, int]:
+    """Return ``{"zones": n, "regions": n, "sectors": n, "quadrants": n}`` for a vintage."""
+    row = conn.execute(
+        text(
+            "SELECT v.id, (SELECT count(*) FROM zone WHERE vintage_id = v.id), "
+            "(SELECT count(*) FROM region WHERE vintage_id = v.id), "
+            "(SELECT count(*) FROM sector WHERE vintage_id = v.id), "
+            "(SELECT count(*) FROM quadrant WHERE vintage_id = v.id) "
+            "FROM territory_vintage v WHERE v.name = :v"
+        ),
+        {"v": vintage},
+    ).first()
+    if row is None:
+        raise NotFoundError(f"vintage {vintage!r} is not loaded")
+    return dict(zip(("zones", "regions", "sectors", "quadrants"), row[1:], strict=True))
+
+
+def vintages(conn: Connection) -> list[dict]:
+    """Return the loaded vintages with their source file and validation report."""
+    rows = conn.execute(
+        text("SELECT name, source_file, source_crs, loaded_at, report FROM territory_vintage "
+             "ORDER BY name")
+    ).mappings().all()  # fmt: skip
+    return [dict(r) for r in rows]
+
+
+def load_runs(conn: Connection, limit: int = 50) -> list[dict]:
+    """Return the most recent load runs."""
+    rows = conn.execute(
+        text("SELECT r.id, r.kind, s.code AS source, r.file_name, r.started_at, r.finished_at, "
+             "r.n_read, r.n_loaded, r.n_duplicate, r.n_quarantined FROM load_run r "
+             "LEFT JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT :n"),
+        {"n": limit},
+    ).mappings().all()  # fmt: skip
+    return [dict(r) for r in rows]
+
+
+def incident_totals(conn: Connection) -> list[dict]:
+    """Return incidents and quarantined rows per source."""
+    rows = conn.execute(
+        text("SELECT s.code AS source, s.name, "
+             "(SELECT count(*) FROM incident i WHERE i.source_id = s.id) AS incidents, "
+             "(SELECT count(*) FROM quarantine x WHERE x.source_id = s.id) AS quarantined, "
+             "(SELECT min(occurred_date) FROM incident i WHERE i.source_id = s.id) AS first, "
+             "(SELECT max(occurred_date) FROM incident i WHERE i.source_id = s.id) AS last "
+             "FROM source s ORDER BY s.id")
+    ).mappings().all()  # fmt: skip
+    return [dict(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Source readers and loaders that move public files into PostGIS."""

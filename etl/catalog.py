@@ -1,0 +1,75 @@
+"""Keep the ``category`` and ``offence`` tables in step with the taxonomy file."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, text
+
+from compstat import taxonomy
+
+
+def sync_categories(conn: Connection) -> dict[str, int]:
+    """Insert new categories, update names of known ones; return code -> id."""
+    rows = conn.execute(text("SELECT code, id FROM category")).all()
+    ids = {code: cid for code, cid in rows}
+    next_id = max(ids.values(), default=0) + 1
+    for cat in taxonomy.categories():
+        if cat.code not in ids:
+            ids[cat.code], next_id = next_id, next_id + 1
+        conn.execute(
+            text(
+                "INSERT INTO category VALUES (:id, :code, :es, :en, :hi, :so) "
+                "ON CONFLICT (id) DO UPDATE SET name_es = :es, name_en = :en, "
+                "high_impact = :hi, sort_order = :so"
+            ),
+            {"id": ids[cat.code], "code": cat.code, "es": cat.name_es, "en": cat.name_en,
+             "hi": cat.high_impact, "so": cat.sort_order},
+        )  # fmt: skip
+    return ids
+
+
+class OffenceCatalog:
+    """Offence texts of one source, with their ids and categories.
+
+    New texts are classified with the taxonomy and inserted; texts the taxonomy
+    does not know go to the catch-all category and are counted in ``unknown``.
+    """
+
+    def __init__(self, conn: Connection, source_id: int, source_code: str) -> None:
+        self.conn, self.source_id, self.source_code = conn, source_id, source_code
+        self.category_ids = sync_categories(conn)
+        rows = conn.execute(
+            text("SELECT reported, id, category_id FROM offence WHERE source_id = :s"),
+            {"s": source_id},
+        ).all()
+        self.known = {reported: (oid, cid) for reported, oid, cid in rows}
+        self.unknown: Counter[str] = Counter()
+
+    def _add(self, reported: str) -> None:
+        code = taxonomy.classify(self.source_code, reported)
+        oid = self.conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM offence")).scalar_one()
+        cid = self.category_ids[code]
+        self.conn.execute(
+            text("INSERT INTO offence VALUES (:id, :s, :r, :c, :v)"),
+            {"id": oid, "s": self.source_id, "r": reported, "c": cid,
+             "v": taxonomy.TAXONOMY_VERSION},
+        )  # fmt: skip
+        self.known[reported] = (oid, cid)
+
+    def lookup(self, offences: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """Return offence ids and category ids for an array of cleaned offence texts."""
+        distinct = pc.unique(offences).to_pylist()
+        for reported in distinct:
+            if reported not in self.known:
+                self._add(reported)
+        position = pc.index_in(offences, value_set=pa.array(distinct))
+        oids = pa.array([self.known[r][0] for r in distinct], pa.int32()).take(position)
+        cids = pa.array([self.known[r][1] for r in distinct], pa.int16()).take(position)
+        mapped = taxonomy.offence_map()
+        for reported in distinct:
+            if (self.source_code, taxonomy.normalize_offence(reported)) not in mapped:
+                self.unknown[reported] += int(pc.sum(pc.equal(offences, reported)).as_py())
+        return oids, cids

@@ -1,0 +1,228 @@
+"""Stream a CSV (plain, gzip or zip) in chunks of whole lines, parsed by Arrow.
+
+Each chunk keeps its raw bytes and the file line number of every record, so a
+bad row can be quarantined with its exact text and line. Rows with the wrong
+number of fields (a truncated file, a stray comma) are returned as rejects,
+never silently skipped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from compstat.errors import InputFileError
+
+CHUNK_BYTES = 16 << 20
+
+
+@dataclass
+class Reject:
+    """A line that could not be split into the header's fields."""
+
+    line: int
+    text: str
+    reason: str
+    detail: str
+
+
+@dataclass
+class Chunk:
+    """Parsed records of one slice of the file.
+
+    Attributes
+    ----------
+    table : pyarrow.Table
+        Every column as a string.
+    lines : numpy.ndarray
+        File line number (header = 1) of each record.
+    rejects : list of Reject
+        Lines that did not have the right number of fields.
+    raw : bytes
+        The slice itself, for looking up the text of a line.
+    starts : numpy.ndarray
+        Byte offset of each line of ``raw``; the line of offset ``starts[i]`` is
+        ``first_line + i``.
+    first_line : int
+    """
+
+    table: pa.Table
+    lines: np.ndarray
+    rejects: list[Reject]
+    raw: bytes
+    starts: np.ndarray
+    first_line: int
+
+    def line_text(self, line: int) -> str:
+        """Return the raw text of file line ``line`` (which must lie in this chunk)."""
+        i = line - self.first_line
+        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else len(self.raw)
+        return self.raw[self.starts[i] : end].decode("utf-8", "replace").rstrip("\r")
+
+
+@dataclass
+class StreamState:
+    """What the stream learnt about the file as a whole."""
+
+    notes: list[str] = field(default_factory=list)
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading decompressed bytes (``.gz``, ``.zip`` or plain)."""
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    try:
+        with path.open("rb") as probe:
+            magic = probe.read(4)
+        if magic[:2] == b"\x1f\x8b":
+            return gzip.open(path, "rb")
+        if magic == b"PK\x03\x04":
+            archive = zipfile.ZipFile(path)
+            members = [n for n in archive.namelist() if n.lower().endswith((".csv", ".txt"))]
+            if len(members) != 1:
+                raise InputFileError(f"{path}: expected one CSV inside the zip, found {members}")
+            return archive.open(members[0])
+        return path.open("rb")
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InputFileError(f"{path}: cannot open: {exc}") from exc
+
+
+def _read_header(stream: IO[bytes], path: Path) -> bytes:
+    try:
+        header = stream.readline()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputFileError(f"{path}: cannot read: {exc}") from exc
+    if not header.strip():
+        raise InputFileError(f"{path}: the file is empty (no header line)")
+    return header
+
+
+def _slices(stream: IO[bytes], state: StreamState, path: Path) -> Iterator[bytes]:
+    """Yield pieces of the stream that end on a line boundary."""
+    carry = b""
+    while True:
+        try:
+            block = stream.read(CHUNK_BYTES)
+        except (EOFError, OSError, zlib.error) as exc:
+            state.notes.append(f"{path.name}: the file ends early ({exc}); read what was there")
+            block = b""
+        if not block:
+            break
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
+    if carry.strip():
+        yield carry if carry.endswith(b"\n") else carry + b"\n"
+
+
+def _line_starts(raw: bytes) -> np.ndarray:
+    buf = np.frombuffer(raw, np.uint8)
+    ends = np.flatnonzero(buf == ord("\n"))
+    return np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+
+
+def _nonblank(raw: bytes, starts: np.ndarray) -> np.ndarray:
+    """Return a mask of the lines that hold something besides whitespace."""
+    buf = np.frombuffer(raw, np.uint8)
+    ends = np.append(starts[1:], len(buf)) - 1
+    lengths = ends - starts
+    blank = lengths == 0
+    short = np.flatnonzero((lengths > 0) & (lengths <= 2))
+    for i in short:
+        blank[i] = not raw[starts[i] : ends[i]].strip()
+    return ~blank
+
+
+def _parse(header: bytes, raw: bytes, names: list[str]) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
+    invalid: list[pacsv.InvalidRow] = []
+
+    def handler(row: pacsv.InvalidRow) -> str:
+        invalid.append(row)
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(header + raw),
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=4 << 20),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table, invalid
+
+
+def _locate_rejects(
+    invalid: list[pacsv.InvalidRow], raw: bytes, starts: np.ndarray, first_line: int
+) -> list[Reject]:
+    """Find the line of each invalid row by searching its text in the slice."""
+    used: set[int] = set()
+    rejects = []
+    for row in invalid:
+        needle = row.text.encode()
+        pos = raw.find(needle)
+        while pos >= 0 and (pos in used or (pos > 0 and raw[pos - 1 : pos] != b"\n")):
+            pos = raw.find(needle, pos + 1)
+        used.add(pos)
+        line = first_line + int(np.searchsorted(starts, max(pos, 0), "right") - 1)
+        detail = f"expected {row.expected_columns} fields, found {row.actual_columns}"
+        rejects.append(Reject(line, row.text, "wrong_field_count", detail))
+    return rejects
+
+
+def stream_csv(path: str | Path, required: list[str], state: StreamState) -> Iterator[Chunk]:
+    """Yield :class:`Chunk` objects for the CSV at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.csv.gz`` or a ``.zip`` holding one CSV.
+    required : list of str
+        Columns the header must contain.
+    state : StreamState
+        Collects file-level notes (e.g. a compressed stream that ends early).
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be opened, is empty, or lacks a required column.
+    """
+    path = Path(path)
+    with open_binary(path) as stream:
+        header = _read_header(stream, path)
+        names = [n.strip().strip('"') for n in header.decode("utf-8-sig").strip().split(",")]
+        missing = [c for c in required if c not in names]
+        if missing:
+            raise InputFileError(f"{path}: line 1: header lacks columns {missing}; found {names}")
+        first_line = 2
+        for raw in _slices(stream, state, path):
+            yield _chunk(header, raw, names, first_line)
+            first_line += raw.count(b"\n")
+
+
+def _chunk(header: bytes, raw: bytes, names: list[str], first_line: int) -> Chunk:
+    starts = _line_starts(raw)
+    table, invalid = _parse(header, raw, names)
+    rejects = _locate_rejects(invalid, raw, starts, first_line)
+    candidates = first_line + np.flatnonzero(_nonblank(raw, starts))
+    rejected = np.array(sorted(r.line for r in rejects), dtype=np.int64)
+    lines = candidates[~np.isin(candidates, rejected)]
+    if len(lines) != table.num_rows:
+        raise InputFileError(
+            f"lines {first_line}-{first_line + len(starts) - 1}: quoted line breaks are not "
+            "supported (records and lines do not match)"
+        )
+    return Chunk(table, lines, rejects, raw, starts, first_line)

@@ -1,0 +1,237 @@
+"""Load an incident file: stream, check, deduplicate, place, ``COPY`` and count.
+
+A load is one transaction. Every row read ends up loaded, a duplicate of a row
+already stored, or quarantined with its reason, and the summary says how many.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Engine, text
+
+from compstat import bulk, pgcopy
+from compstat.db import transaction
+from compstat.errors import InvalidQueryError
+from etl import placement, runs
+from etl.catalog import OffenceCatalog
+from etl.csvstream import Reject, StreamState, stream_csv
+from etl.sources import SOURCES, Records, SourceSpec, read_records
+
+INCIDENT_COLUMNS = [
+    "id", "source_id", "load_run_id", "source_key", "source_row", "occurred_date",
+    "occurred_time", "offence_id", "category_id", "recorded_quadrant", "geom",
+]  # fmt: skip
+
+
+@dataclass
+class LoadSummary:
+    """What a load did; ``read == loaded + duplicates + sum(quarantined)``."""
+
+    read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    unknown_offences: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    run_id: int | None = None
+
+    def as_json(self) -> dict:
+        """Return the output contract of ``incidents load --format json``."""
+        return {
+            "read": self.read,
+            "loaded": self.loaded,
+            "duplicates": self.duplicates,
+            "quarantined": dict(sorted(self.quarantined.items())),
+            "unknown_offences": dict(self.unknown_offences.most_common()),
+            "notes": self.notes,
+            "run_id": self.run_id,
+        }
+
+
+class KnownKeys:
+    """Source keys already stored, plus those seen earlier in this load."""
+
+    def __init__(self, conn: Connection, source_id: int) -> None:
+        self.stored = np.sort(
+            bulk.fetch_bigints(conn, f"SELECT source_key FROM incident WHERE source_id = {source_id}")
+        )
+        self.seen: list[np.ndarray] = []
+
+    def fresh(self, keys: np.ndarray) -> np.ndarray:
+        """Return a mask of keys neither stored nor seen; remember the fresh ones."""
+        old = np.isin(keys, self.stored) if len(self.stored) else np.zeros(len(keys), bool)
+        if self.seen:
+            old |= np.isin(keys, np.concatenate(self.seen))
+        _, first = np.unique(keys, return_index=True)
+        within = np.ones(len(keys), bool)
+        within[first] = False
+        fresh = ~old & ~within
+        self.seen.append(keys[fresh])
+        return fresh
+
+
+def _occurrence_keys(keys: np.ndarray, counts: Counter[int]) -> np.ndarray:
+    """Make content-hash keys of identical rows distinct: add the occurrence number."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
+    occurrence = np.empty(len(keys), np.int64)
+    occurrence[order] = np.arange(len(keys)) - group_start
+    repeated = np.flatnonzero(np.isin(keys, np.fromiter(counts, np.int64, len(counts))))
+    for i in repeated:
+        occurrence[i] += counts[int(keys[i])]
+    for k, n in Counter(keys.tolist()).items() if len(counts) < 10_000 else ():
+        counts[k] += n
+    return keys + occurrence
+
+
+class IncidentLoad:
+    """State of one running load."""
+
+    def __init__(self, conn: Connection, spec: SourceSpec, path: Path, run_id: int) -> None:
+        self.conn, self.spec, self.path, self.run_id = conn, spec, path, run_id
+        self.source_id = conn.execute(
+            text("SELECT id FROM source WHERE code = :c"), {"c": spec.code}
+        ).scalar_one()
+        self.recorded_vintage = conn.execute(
+            text("SELECT recorded_vintage FROM source WHERE id = :s"), {"s": self.source_id}
+        ).scalar_one()
+        self.catalog = OffenceCatalog(conn, self.source_id, spec.code)
+        self.keys = KnownKeys(conn, self.source_id)
+        self.vintages = placement.load_vintages(conn)
+        self.counter = placement.DailyCounter()
+        self.next_id = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM incident")).scalar()
+        self.summary = LoadSummary(run_id=run_id)
+        self.repeats: Counter[int] = Counter()
+        self.unreadable_times = 0
+
+    def add_chunk(self, chunk) -> None:  # noqa: ANN001 - etl.csvstream.Chunk
+        """Check, deduplicate and store one chunk."""
+        records, rejects, unreadable = read_records(self.spec, chunk)
+        rejects = chunk.rejects + rejects
+        self.unreadable_times += unreadable
+        self.summary.read += len(chunk.lines) + len(chunk.rejects)
+        if not self.spec.row_id:
+            records.key = _occurrence_keys(records.key, self.repeats)
+        fresh = self.keys.fresh(records.key)
+        self.summary.duplicates += int((~fresh).sum())
+        self._store(records.take(fresh))
+        self._quarantine(rejects)
+
+    def _store(self, records: Records) -> None:
+        if not len(records):
+            return
+        ids = np.arange(self.next_id, self.next_id + len(records), dtype=np.int64)
+        self.next_id += len(records)
+        offence_ids, category_ids = self.catalog.lookup(records.offence)
+        categories = category_ids.to_numpy(zero_copy_only=False)
+        recorded = None if records.recorded is None else records.recorded.to_pylist()
+        bulk.copy_in(self.conn, "incident", INCIDENT_COLUMNS, [
+            pgcopy.fixed(ids, ">i8"),
+            pgcopy.fixed(np.full(len(ids), self.source_id), ">i2"),
+            pgcopy.fixed(np.full(len(ids), self.run_id), ">i4"),
+            pgcopy.fixed(records.key, ">i8"),
+            pgcopy.fixed(records.line, ">i4"),
+            pgcopy.dates(records.day),
+            pgcopy.times(records.seconds, records.has_time),
+            pgcopy.fixed(offence_ids.to_numpy(zero_copy_only=False), ">i4"),
+            pgcopy.fixed(categories, ">i2"),
+            pgcopy.texts(recorded if recorded is not None else [None] * len(ids)),
+            pgcopy.points(records.lon, records.lat, 4326, records.has_point),
+        ])  # fmt: skip
+        placed = placement.place(
+            self.vintages, records.lon, records.lat, recorded, self.recorded_vintage
+        )
+        placement.write_assignments(self.conn, ids, placed)
+        self.counter.add(placed, categories, records.day)
+        self.summary.loaded += len(records)
+
+    def _quarantine(self, rejects: list[Reject]) -> None:
+        if not rejects:
+            return
+        self.summary.quarantined.update(r.reason for r in rejects)
+        n = len(rejects)
+        bulk.copy_in(
+            self.conn, "quarantine",
+            ["load_run_id", "source_id", "file_name", "row_number", "raw_row", "reason", "detail"],
+            [
+                pgcopy.fixed(np.full(n, self.run_id), ">i4"),
+                pgcopy.fixed(np.full(n, self.source_id), ">i2"),
+                pgcopy.texts([str(self.path.name)] * n),
+                pgcopy.fixed(np.array([r.line for r in rejects]), ">i8"),
+                pgcopy.texts([r.text for r in rejects]),
+                pgcopy.texts([r.reason for r in rejects]),
+                pgcopy.texts([r.detail for r in rejects]),
+            ],
+        )  # fmt: skip
+
+    def finish(self, state: StreamState) -> LoadSummary:
+        """Write the daily counts and close the run."""
+        self.counter.write(self.conn, self.run_id)
+        s = self.summary
+        s.unknown_offences = self.catalog.unknown
+        s.notes = list(state.notes)
+        if self.unreadable_times:
+            s.notes.append(f"{self.unreadable_times} rows had an unreadable time; loaded without")
+        counts = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
+                  "quarantined": sum(s.quarantined.values())}  # fmt: skip
+        runs.finish_run(self.conn, self.run_id, counts, s.as_json())
+        return s
+
+
+def _identical_run(conn: Connection, source: str, sha: str) -> tuple[int, int] | None:
+    row = conn.execute(
+        text(
+            "SELECT r.id, r.n_read FROM load_run r JOIN source s ON s.id = r.source_id "
+            "WHERE s.code = :src AND r.file_sha256 = :sha AND r.kind = 'incidents' "
+            "ORDER BY r.id LIMIT 1"
+        ),
+        {"src": source, "sha": sha},
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def load_incidents(
+    engine: Engine, path: str | Path, source: str, progress: Callable[[int], None] | None = None
+) -> LoadSummary:
+    """Load an incident file of ``source`` (``ssp`` or ``fgj``) in one transaction.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+    path : str or Path
+        ``.csv``, ``.csv.gz`` or ``.zip`` file.
+    source : str
+        Source code.
+    progress : callable, optional
+        Called with the number of rows read after each chunk.
+    """
+    if source not in SOURCES:
+        raise InvalidQueryError(f"unknown source {source!r}; expected one of {sorted(SOURCES)}")
+    path = Path(path)
+    spec = SOURCES[source]
+    sha = runs.file_sha256(path) if path.is_file() else ""
+    state = StreamState()
+    with transaction(engine) as conn:
+        runs.lock_loads(conn)
+        previous = _identical_run(conn, source, sha)
+        if previous is not None:
+            return LoadSummary(read=previous[1], duplicates=previous[1], run_id=previous[0],
+                               notes=[f"identical file already loaded by run {previous[0]}"])  # fmt: skip
+        source_id = conn.execute(
+            text("SELECT id FROM source WHERE code = :c"), {"c": source}
+        ).scalar_one()
+        run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
+        load = IncidentLoad(conn, spec, path, run_id)
+        for chunk in stream_csv(path, spec.required, state):
+            load.add_chunk(chunk)
+            if progress:
+                progress(load.summary.read)
+        return load.finish(state)

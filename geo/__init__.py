@@ -1,0 +1,1 @@
+"""Pure spatial work: territory building, point assignment, crosswalks and grids."""
