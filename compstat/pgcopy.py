@@ -131,3 +131,14 @@ def encode_chunks(fields: Sequence[Field]) -> Iterator[bytes | memoryview]:
 def encode(fields: Sequence[Field]) -> bytes:
     """Return the complete binary ``COPY`` stream (header, rows, trailer) as bytes."""
     return b"".join(bytes(piece) for piece in encode_chunks(fields))
+
+
+def labels(codes: np.ndarray, names: Sequence[str | None]) -> Field:
+    """Encode a categorical text column: row ``i`` holds ``names[codes[i]]``."""
+    table = texts(names)
+    return Field(table.width[codes], table.values[codes])
+
+
+def nulls(n: int) -> Field:
+    """Return a column of ``n`` NULLs (any type)."""
+    return Field(np.full(n, -1, np.int64), np.zeros((n, 1), np.uint8))

@@ -63,11 +63,17 @@ class Chunk:
     starts: np.ndarray
     first_line: int
 
+    def line_bounds(self, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return byte offsets where each file line starts and ends (without the newline)."""
+        i = np.asarray(lines, np.int64) - self.first_line
+        ends = np.append(self.starts[1:] - 1, len(self.raw))[i]
+        cr = np.frombuffer(self.raw, np.uint8)[np.maximum(ends - 1, 0)] == ord("\r")
+        return self.starts[i], ends - cr
+
     def line_text(self, line: int) -> str:
         """Return the raw text of file line ``line`` (which must lie in this chunk)."""
-        i = line - self.first_line
-        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else len(self.raw)
-        return self.raw[self.starts[i] : end].decode("utf-8", "replace").rstrip("\r")
+        start, end = self.line_bounds(np.array([line]))
+        return self.raw[int(start[0]) : int(end[0])].decode("utf-8", "replace")
 
 
 @dataclass

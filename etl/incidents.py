@@ -55,24 +55,23 @@ class LoadSummary:
 
 
 class KnownKeys:
-    """Source keys already stored, plus those seen earlier in this load."""
+    """Source keys already stored, plus those seen earlier in this load (kept sorted)."""
 
     def __init__(self, conn: Connection, source_id: int) -> None:
-        self.stored = np.sort(
-            bulk.fetch_bigints(conn, f"SELECT source_key FROM incident WHERE source_id = {source_id}")
-        )
-        self.seen: list[np.ndarray] = []
+        query = f"SELECT source_key FROM incident WHERE source_id = {int(source_id)}"
+        self.known = np.sort(bulk.fetch_bigints(conn, query))
 
     def fresh(self, keys: np.ndarray) -> np.ndarray:
-        """Return a mask of keys neither stored nor seen; remember the fresh ones."""
-        old = np.isin(keys, self.stored) if len(self.stored) else np.zeros(len(keys), bool)
-        if self.seen:
-            old |= np.isin(keys, np.concatenate(self.seen))
+        """Return a mask of keys neither known nor repeated earlier in ``keys``; learn them."""
+        known = np.zeros(len(keys), bool)
+        if len(self.known):
+            pos = np.minimum(np.searchsorted(self.known, keys), len(self.known) - 1)
+            known = self.known[pos] == keys
         _, first = np.unique(keys, return_index=True)
-        within = np.ones(len(keys), bool)
-        within[first] = False
-        fresh = ~old & ~within
-        self.seen.append(keys[fresh])
+        fresh = np.zeros(len(keys), bool)
+        fresh[first] = True
+        fresh &= ~known
+        self.known = np.sort(np.concatenate([self.known, keys[fresh]]))
         return fresh
 
 
@@ -143,7 +142,7 @@ class IncidentLoad:
             pgcopy.times(records.seconds, records.has_time),
             pgcopy.fixed(offence_ids.to_numpy(zero_copy_only=False), ">i4"),
             pgcopy.fixed(categories, ">i2"),
-            pgcopy.texts(recorded if recorded is not None else [None] * len(ids)),
+            pgcopy.texts(recorded) if recorded is not None else pgcopy.nulls(len(ids)),
             pgcopy.points(records.lon, records.lat, 4326, records.has_point),
         ])  # fmt: skip
         placed = placement.place(

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, text
 from compstat import bulk, pgcopy
 from geo.assign import OUTSIDE, PolygonIndex
 
-METHODS = np.array(["recorded", "spatial", "outside"], dtype=object)
+METHODS = ("recorded", "spatial", "outside")
 
 
 @dataclass
@@ -32,7 +32,7 @@ def load_vintages(conn: Connection, only: int | None = None) -> list[Vintage]:
         text(
             "SELECT v.id, v.name, q.id, q.code, ST_AsBinary(q.geom) FROM quadrant q "
             "JOIN territory_vintage v ON v.id = q.vintage_id "
-            "WHERE :only IS NULL OR v.id = :only ORDER BY v.id, q.id"
+            "WHERE CAST(:only AS integer) IS NULL OR v.id = :only ORDER BY v.id, q.id"
         ),
         {"only": only},
     ).all()
@@ -91,7 +91,7 @@ def write_assignments(conn: Connection, incident_ids: np.ndarray, placements: li
             pgcopy.fixed(np.full(len(incident_ids), p.vintage_id), ">i2"),
             pgcopy.fixed(p.quadrant, ">i4", p.quadrant != OUTSIDE),
             pgcopy.fixed(p.spatial, ">i4", p.spatial != OUTSIDE),
-            pgcopy.texts(METHODS[p.method]),
+            pgcopy.labels(p.method, METHODS),
         ]
         bulk.copy_in(
             conn, "assignment",
@@ -100,38 +100,60 @@ def write_assignments(conn: Connection, incident_ids: np.ndarray, placements: li
 
 
 class DailyCounter:
-    """Accumulates incidents by vintage, quadrant, category and day, for both bases."""
+    """Accumulates incidents by vintage, quadrant, category and day, for both bases.
+
+    Each (vintage, quadrant, category, day) is packed into one int64 so counting
+    is a sort, not a group-by: 8 bits of vintage, 21 of quadrant (+1, so that
+    "outside" is 0), 12 of category and 22 of day (days since 1900).
+    """
+
+    SHIFTS = (55, 34, 22, 0)
+    EPOCH = np.datetime64("1900-01-01", "D")
 
     def __init__(self) -> None:
-        self.parts: list[pd.DataFrame] = []
+        self.keys: dict[str, list[np.ndarray]] = {"n_recorded": [], "n_spatial": []}
+
+    def _pack(self, vintage: int, quadrant: np.ndarray, category: np.ndarray, day: np.ndarray):
+        days = (day.astype("datetime64[D]") - self.EPOCH).astype(np.int64)
+        parts = (np.int64(vintage), quadrant.astype(np.int64) + 1, category.astype(np.int64), days)
+        key = np.zeros(len(days), np.int64)
+        for part, shift in zip(parts, self.SHIFTS, strict=True):
+            key |= np.left_shift(part, shift)
+        return key
 
     def add(self, placements: list[Placement], category: np.ndarray, day: np.ndarray) -> None:
         """Count a batch of placed incidents."""
-        days = day.astype("datetime64[D]").astype(np.int64)
         for p in placements:
-            for basis, quadrant in (("n_recorded", p.quadrant), ("n_spatial", p.spatial)):
-                frame = pd.DataFrame({"q": quadrant, "c": category, "d": days})
-                counted = frame.value_counts().rename(basis).reset_index()
-                counted["v"] = p.vintage_id
-                self.parts.append(counted)
+            self.keys["n_recorded"].append(self._pack(p.vintage_id, p.quadrant, category, day))
+            self.keys["n_spatial"].append(self._pack(p.vintage_id, p.spatial, category, day))
 
     def totals(self) -> pd.DataFrame:
         """Return one row per vintage, quadrant, category and day with both counts."""
-        if not self.parts:
-            return pd.DataFrame(columns=["v", "q", "c", "d", "n_recorded", "n_spatial"])
-        frame = pd.concat(self.parts, ignore_index=True).fillna(0)
-        return frame.groupby(["v", "q", "c", "d"], as_index=False)[
-            ["n_recorded", "n_spatial"]
-        ].sum()
+        counted = {}
+        for basis, parts in self.keys.items():
+            keys = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            unique, n = np.unique(keys, return_counts=True)
+            counted[basis] = pd.Series(n, index=unique)
+        frame = pd.DataFrame(counted).fillna(0).astype(np.int64)
+        key = frame.index.to_numpy(np.int64)
+        mask = [(1 << 8) - 1, (1 << 21) - 1, (1 << 12) - 1, (1 << 22) - 1]
+        v, q, c, d = (np.right_shift(key, s) & m for s, m in zip(self.SHIFTS, mask, strict=True))
+        out = frame.reset_index(drop=True)
+        out.insert(0, "d", self.EPOCH + d)
+        out.insert(0, "c", c)
+        out.insert(0, "q", q - 1)
+        out.insert(0, "v", v)
+        return out.sort_values(["v", "d"], kind="stable").reset_index(drop=True)
 
     def write(self, conn: Connection, load_run_id: int) -> int:
         """Append the totals to ``daily_count`` under ``load_run_id``; return rows written."""
         t = self.totals()
+        quadrant = t["q"].to_numpy()
         fields = [
             pgcopy.fixed(t["v"].to_numpy(), ">i2"),
-            pgcopy.fixed(t["q"].to_numpy(), ">i4", t["q"].to_numpy() != OUTSIDE),
+            pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
             pgcopy.fixed(t["c"].to_numpy(), ">i2"),
-            pgcopy.dates(t["d"].to_numpy().astype("datetime64[D]")),
+            pgcopy.dates(t["d"].to_numpy()),
             pgcopy.fixed(np.full(len(t), load_run_id), ">i4"),
             pgcopy.fixed(t["n_recorded"].to_numpy(), ">i4"),
             pgcopy.fixed(t["n_spatial"].to_numpy(), ">i4"),

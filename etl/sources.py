@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import parse
 from etl.csvstream import Chunk, Reject
+from etl.linehash import hash_lines
 
 #: Earliest occurrence date accepted; older dates are typos (e.g. 1019 for 2019).
 MIN_DATE = np.datetime64("1990-01-01")
@@ -159,9 +159,8 @@ def _keys(spec: SourceSpec, chunk: Chunk, checks: RowChecks) -> np.ndarray:
         ids = parse.parse_integers(raw)
         checks.fail(ids.empty | ids.bad, "bad_row_id", spec.row_id, raw)
         return ids.values
-    lines = [chunk.line_text(int(line)) for line in chunk.lines]
-    hashed = pd.util.hash_array(np.asarray(lines, dtype=object))
-    return hashed.view(np.int64)
+    starts, ends = chunk.line_bounds(chunk.lines)
+    return hash_lines(chunk.raw, starts, ends)
 
 
 def _recorded(spec: SourceSpec, table: pa.Table) -> pa.Array | None:

@@ -1,0 +1,66 @@
+"""Shared fixtures: throwaway PostGIS databases and the real data directory.
+
+Databases are created on the managed local PostGIS (or on the server named by
+``COMPSTAT_TEST_ADMIN_URL``-less default) with the same machinery the CLI uses.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from compstat import db, embedded
+from compstat.config import data_dir_from
+from etl.incidents import load_incidents
+from etl.territory import load_territory
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data directory; its absence is an error, not a skip."""
+    found = data_dir_from(os.environ)
+    if found is None or not (found / "cdmx").is_dir():
+        pytest.fail("the data directory is missing: set COMPSTAT_DATA_DIR (see README, Data)")
+    return found / "cdmx"
+
+
+@pytest.fixture(scope="session")
+def paths(data_dir: Path) -> dict[str, Path]:
+    """The real files the tests load."""
+    return {
+        "q2016": data_dir / "quadrants/ssp_2016_official/Cuadrantes_2016_region_shp.zip",
+        "pop2016": data_dir / "quadrants/hoyodecrimen_2016/cuadrantes_population.shp",
+        "q2023": data_dir / "quadrants/hoyodecrimen_2023/cuadrantes_population_2023.gpkg",
+        "ssp": data_dir / "incidents/ssp_2013_2016/crime-lat-long.csv.zip",
+        "fgj": data_dir / "incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz",
+        "sheet": data_dir / "counts/ssp_cuadrante_monthly_2013_2016/solicitud-2016-06_ssp_275416.zip",
+    }
+
+
+def fresh_engine(name: str) -> Engine:
+    """Create (or recreate) a migrated test database and return its engine."""
+    url = embedded.ensure_database(name, fresh=True)
+    db.upgrade(url)
+    return db.engine(url)
+
+
+@pytest.fixture(scope="session")
+def real_db(paths: dict[str, Path]) -> Engine:
+    """A database with both vintages, the SSP points and the FGJ points loaded."""
+    engine = fresh_engine("compstat_test_real")
+    load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
+    load_incidents(engine, paths["ssp"], "ssp")
+    load_territory(engine, paths["q2023"], "2023")
+    load_incidents(engine, paths["fgj"], "fgj")
+    return engine
+
+
+@pytest.fixture(scope="module")
+def territory_db(paths: dict[str, Path]) -> Engine:
+    """A database with only the 2016 vintage loaded, for synthetic incident files."""
+    engine = fresh_engine("compstat_test_unit")
+    load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
+    return engine
