@@ -13,6 +13,17 @@ from sqlalchemy import Engine, text
 from compstat import db, embedded
 from compstat.config import data_dir_from
 
+PIPELINES = ("end_to_end", "floor", "textbook")
+LABELS = {
+    "end_to_end": "end-to-end (`load_incidents`)",
+    "floor": "floor (raw binary COPY)",
+    "textbook": "textbook (pandas + geopandas)",
+}
+#: Acceptance targets: end-to-end throughput over the floor's and the textbook's; peak RSS.
+TARGET_FLOOR = 1 / 8
+TARGET_TEXTBOOK = 3.0
+TARGET_RSS_MB = 2000.0
+
 DB_PREFIX = "compstat_bench_"
 FGJ = "incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz"
 Q2016 = "quadrants/ssp_2016_official/Cuadrantes_2016_region_shp.zip"

@@ -33,6 +33,8 @@ CREATE TABLE {TABLE} (
     offence smallint NOT NULL
 )
 """
+TYPES = {"latitud": pa.float64(), "longitud": pa.float64(), "fecha_hecho": pa.string(),
+         "delito": pa.string()}  # fmt: skip
 #: Bytes handed to ``copy.write`` at a time.
 PIECE = 1 << 20
 
@@ -41,11 +43,7 @@ def parse(path: Path) -> dict[str, np.ndarray]:
     """Read the FGJ file into plain numeric arrays (rows lacking a value are dropped)."""
     table = pacsv.read_csv(
         path,
-        convert_options=pacsv.ConvertOptions(
-            include_columns=["latitud", "longitud", "fecha_hecho", "delito"],
-            column_types={"latitud": pa.float64(), "longitud": pa.float64(),
-                          "fecha_hecho": pa.string(), "delito": pa.string()},  # fmt: skip
-        ),
+        convert_options=pacsv.ConvertOptions(include_columns=list(TYPES), column_types=TYPES),
     )
     day = pc.cast(pc.utf8_slice_codeunits(table["fecha_hecho"], 0, 10), pa.date32())
     offence = pc.dictionary_encode(table["delito"]).combine_chunks().indices
@@ -95,10 +93,13 @@ def copy(engine: Engine, payload: bytes) -> None:
         sql.Identifier(TABLE), sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
     )
     view = memoryview(payload)
-    with engine.begin() as conn:
-        with driver_connection(conn).cursor() as cur, cur.copy(statement) as stream:
-            for start in range(0, len(view), PIECE):
-                stream.write(view[start : start + PIECE])
+    with (
+        engine.begin() as conn,
+        driver_connection(conn).cursor() as cur,
+        cur.copy(statement) as stream,
+    ):
+        for start in range(0, len(view), PIECE):
+            stream.write(view[start : start + PIECE])
 
 
 def stored_rows(engine: Engine) -> int:

@@ -66,7 +66,7 @@ class Chunk:
     def line_bounds(self, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return byte offsets where each file line starts and ends (without the newline)."""
         i = np.asarray(lines, np.int64) - self.first_line
-        ends = np.append(self.starts[1:] - 1, len(self.raw))[i]
+        ends = (np.append(self.starts[1:], len(self.raw)) - 1)[i]  # the slice ends in "\n"
         cr = np.frombuffer(self.raw, np.uint8)[np.maximum(ends - 1, 0)] == ord("\r")
         return self.starts[i], ends - cr
 

@@ -1,0 +1,259 @@
+"""Turn the benchmark results into the summary table and ``docs/performance.md``."""
+
+from __future__ import annotations
+
+from bench import common
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def summary_table(results: dict) -> str:
+    """Return the Markdown table of the pipelines and the target checks."""
+    found = results["pipelines"]
+    lines = [
+        "| pipeline | rows in | rows stored | best s | median s | rows/s (best) "
+        "| rows/s (median) | peak RSS MB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name in common.PIPELINES:
+        if name not in found:
+            continue
+        p = found[name]
+        lines.append(
+            f"| {common.LABELS[name]} | {p['rows_in']:,} | {p['rows_stored']:,} "
+            f"| {p['best_s']:.2f} | {p['median_s']:.2f} | {_rate(p['best_rate'])} "
+            f"| {_rate(p['median_rate'])} | {p['peak_rss_mb']:,.0f} |"
+        )
+    lines.append("")
+    lines.extend(f"* {check}" for check in targets(results))
+    return "\n".join(lines)
+
+
+def ratios(results: dict, basis: str = "median_rate") -> dict[str, float | None]:
+    """Return end-to-end throughput over the floor's and over the textbook's."""
+    found = results["pipelines"]
+    e2e = found.get("end_to_end", {}).get(basis)
+    out: dict[str, float | None] = {}
+    for other in ("floor", "textbook"):
+        rate = found.get(other, {}).get(basis)
+        out[other] = e2e / rate if e2e and rate else None
+    return out
+
+
+def targets(results: dict) -> list[str]:
+    """Return one line per acceptance target: measured value, target, PASS or MISS."""
+    median, best = ratios(results), ratios(results, "best_rate")
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "**PASS**" if ok else "**MISS**"
+
+    if median["floor"] is not None:
+        floor = median["floor"]
+        lines.append(
+            f"end-to-end / floor = {floor:.3f} (1/{1 / floor:.1f}); target >= 1/8 = 0.125: "
+            f"{verdict(floor >= common.TARGET_FLOOR)} (best runs: {best['floor']:.3f})"
+        )
+    if median["textbook"] is not None:
+        textbook = median["textbook"]
+        lines.append(
+            f"end-to-end / textbook = {textbook:.2f}x; target >= 3x: "
+            f"{verdict(textbook >= common.TARGET_TEXTBOOK)} (best runs: {best['textbook']:.2f}x)"
+        )
+    e2e = results["pipelines"].get("end_to_end")
+    if e2e:
+        lines.append(
+            f"end-to-end peak RSS = {e2e['peak_rss_mb']:,.0f} MB; target < 2 GB (2,000 MB): "
+            f"{verdict(e2e['peak_rss_mb'] < common.TARGET_RSS_MB)}"
+        )
+    return lines
+
+
+def _comparison(results: dict) -> list[str]:
+    c = results.get("comparison")
+    if not c:
+        return ["The end-to-end and textbook outputs were not compared in this run."]
+    lines = [
+        "Daily counts per vintage, quadrant (or outside every quadrant), category and day "
+        "of the two pipelines (the loader's `n_spatial`, the textbook's `count(*)`) were "
+        f"compared cell by cell: {c['cells']:,} cells, {c['cells_differing']:,} differ, "
+        f"total absolute difference {c['abs_difference']:,} incidents.",
+        "",
+        "| vintage | incidents counted, end-to-end | incidents counted, textbook "
+        "| cells | cells differing | abs. difference |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for vintage, v in sorted(c["per_vintage"].items()):
+        lines.append(
+            f"| {vintage} | {v['end_to_end']:,} | {v['textbook']:,} | {v['cells']:,} "
+            f"| {v['cells_differing']:,} | {v['abs_difference']:,} |"
+        )
+    if c["cells_differing"]:
+        lines += [
+            "",
+            "Differences come from points on a quadrant edge: the loader counts a point on the "
+            "boundary as inside (GEOS `intersects`, lowest quadrant id wins), `sjoin` with "
+            '`predicate="within"` leaves it outside.',
+        ]
+    return lines
+
+
+def _profile(results: dict) -> list[str]:
+    prof = results.get("profile")
+    if not prof:
+        return ["No profile was taken in this run (`--no-profile`)."]
+    total = prof["profiled_s"]
+    lines = [
+        f"One extra run of `load_incidents` under cProfile (its own fresh database, not "
+        f"part of the table above) took {prof['wall_s']:.1f} s wall time. cProfile slows "
+        "Python-level code more than native code, so shares are indicative. It only sees the "
+        "main thread: work that `etl.placement.place` hands to its thread pool shows up as "
+        "that function waiting. Time spent in the server during a `COPY` shows up in the "
+        "psycopg calls that write to or finish the `COPY`.",
+        "",
+        "Call tree under `load_incidents` (cumulative time, callees of at least 1% shown, "
+        "the project's own functions expanded):",
+        "",
+        "| share | seconds | calls | function |",
+        "|--:|--:|--:|---|",
+    ]
+    for node in prof["tree"]:
+        indent = "&nbsp;&nbsp;" * 2 * (node["level"] - 1)
+        lines.append(
+            f"| {node['share']:.0%} | {node['cum_s']:.2f} | {node['calls']:,} "
+            f"| {indent}`{node['name']}` |"
+        )
+    lines += [
+        "",
+        "Top functions by own time (excluding callees):",
+        "",
+        "| share | own s | calls | function |",
+        "|--:|--:|--:|---|",
+    ]
+    for item in prof["top_own"][:12]:
+        lines.append(
+            f"| {item['own_s'] / total:.0%} | {item['own_s']:.2f} | {item['calls']:,} "
+            f"| `{item['name']}` |"
+        )
+    return lines
+
+
+def _textbook_steps(results: dict) -> list[str]:
+    raw = results["raw"].get("textbook")
+    if not raw:
+        return []
+    steps = raw[0]["steps_s"]
+    total = sum(steps.values())
+    lines = ["Where the textbook pipeline's time goes (first run):", "",
+             "| step | seconds | share |", "|---|--:|--:|"]  # fmt: skip
+    lines += [f"| {name} | {s:.1f} | {s / total:.0%} |" for name, s in steps.items()]
+    return [*lines, ""]
+
+
+def _floor_facts(results: dict) -> list[str]:
+    raw = results["raw"].get("floor")
+    if not raw:
+        return []
+    r = raw[0]
+    rate = r["rows_stored"] / (r["encode_s"] + r["seconds"])
+    return [
+        f"The floor's untimed preparation (first run): Arrow parse {r['parse_s']:.1f} s, "
+        f"binary encoding with `compstat.pgcopy` {r['encode_s']:.1f} s for "
+        f"{r['copy_bytes'] / 1e6:,.0f} MB of `COPY` data. Counting the encoding, the floor "
+        f"would run at {rate:,.0f} rows/s.",
+        "",
+    ]
+
+
+def render(results: dict) -> str:
+    """Return the text of ``docs/performance.md``."""
+    m = results["machine"]
+    found = results["pipelines"]
+    runs_note = (
+        f"each pipeline ran {results['repeat']} time(s); best and median are over those runs"
+        if results["repeat"] > 1
+        else "each pipeline ran once (`--repeat 1`, the default), so best = median"
+    )
+    pg = ", ".join(f"`{k}={v}`" for k, v in m["pg_settings"].items())
+    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
+    setup = ", ".join(f"{name} {p['setup_s']:.0f} s" for name, p in found.items() if "setup_s" in p)
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `make bench` (`python -m bench.run`); rerun it to refresh this file. "
+        "Numbers below were measured in one run on the machine described at the end, on "
+        f"{m['date']} at commit {m['commit']}; {runs_note}. The whole run took "
+        f"{results['bench_minutes']:.0f} min.",
+        "",
+        f"Input: `{results['file']}`, {next(iter(found.values()))['rows_in']:,} rows. "
+        "Throughput is rows of the file per second of wall time.",
+        "",
+        "## Results",
+        "",
+        summary_table(results),
+        "",
+        "Ratios and verdicts use each pipeline's median time; peak RSS is the largest over "
+        "its runs. Peak RSS is the benchmark process's own (`ru_maxrss`: the Python process "
+        "running the pipeline, including the interpreter and libraries). It excludes the "
+        "PostgreSQL server's memory.",
+        "",
+        "## What each pipeline does, and what is timed",
+        "",
+        "Each run is its own process on a fresh database (`compstat_bench_<pipeline>`, created "
+        "with `compstat.embedded.ensure_database(fresh=True)` and migrated). Both territory "
+        "vintages (2016 with population, 2023) are loaded into it by another process before "
+        "the timed process starts, and a `CHECKPOINT` is issued just before the timer. "
+        f"Untimed set-up took (median) {setup}. The bench databases are dropped at the end.",
+        "",
+        '* **end-to-end**: `etl.incidents.load_incidents(engine, fgj_file, "fgj")`, the '
+        "project's loader, timed from the call to its return: hashing the file, streaming and "
+        "parsing the gzip CSV, checks and quarantine, content keys and deduplication, the "
+        "offence catalogue, binary `COPY` into `incident` (with its indexes), placing every "
+        "point in the quadrants of both vintages, `COPY` into `assignment`, the `daily_count` "
+        "rows, and the commit.",
+        "* **floor**: the same rows as plain numeric columns (`id bigint`, `lat`/`lon double "
+        "precision`, `day date`, `offence smallint` code) through one binary `COPY` into an "
+        "unindexed table created in an earlier transaction, plus the commit. Parsing (Arrow) "
+        "and encoding the `COPY` stream (`compstat.pgcopy`) happen before the timer: this is "
+        "the physical floor of the server and the connection, not a loader.",
+        '* **textbook**: `pandas.read_csv` of the gzip file, `pd.to_datetime(format="mixed", '
+        'errors="coerce")` and the time of day, the offence taxonomy mapped once per distinct '
+        "text, a `GeoDataFrame` of points, quadrants of each vintage read with "
+        '`geopandas.read_postgis` and joined with `geopandas.sjoin(predicate="within", '
+        'how="left")` (one quadrant per point and vintage, lowest id on overlaps), '
+        "`to_postgis` of the incidents and `to_sql` of the assignments (chunksize 50,000), then "
+        "the daily counts with `INSERT INTO textbook_daily SELECT ... GROUP BY` in PostGIS. "
+        "Timed from `read_csv` to the commit of the counts.",
+        "",
+        *_textbook_steps(results),
+        *_floor_facts(results),
+        "### Same outputs?",
+        "",
+        *_comparison(results),
+        "",
+        "## Where the end-to-end time goes",
+        "",
+        *_profile(results),
+        "",
+        "## Machine",
+        "",
+        f"* CPU: {m['cpu']}; {m['cores']} logical cores ({m['usable_cores']} usable)",
+        f"* RAM: {m['ram_gb']:.1f} GB" if m["ram_gb"] else "* RAM: unknown",
+        f"* OS: {m['os']}; Python {m['python']}",
+        f"* PostgreSQL {m['postgresql']} with PostGIS {m['postgis']}, on the same machine "
+        f"(127.0.0.1); {pg}",
+        f"* Libraries: {libs}",
+        "* The input file is read from the page cache after the first pipeline; client and "
+        "server share the cores.",
+        "",
+        "## Notes",
+        "",
+        "* There are no timing assertions in the test suite; these numbers are measured only "
+        "here. `python -m bench.run --repeat 3` gives best and median over three runs; "
+        "`--pipelines end_to_end,floor` reruns a subset (then this file is left alone unless "
+        "`--out` is given); `--no-profile` skips the cProfile run.",
+        "",
+    ]
+    return "\n".join(lines)

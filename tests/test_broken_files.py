@@ -1,0 +1,115 @@
+"""A file with broken rows loads its good rows and quarantines the rest, with reasons."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from compstat.errors import InputFileError
+from etl.incidents import load_incidents
+
+HEADER = "alcaldia_hecho,colonia_key,latitud,longitud,delito,fecha_hecho,hora_hecho,anio_hecho,trimestre"
+GOOD = [
+    "COYOACAN,Centro,19.3500,-99.1620,ROBO A TRANSEUNTE EN VIA PUBLICA CON VIOLENCIA,2021-03-04,10:15:00,2021,1",
+    "COYOACAN,Centro,19.3501,-99.1621,FRAUDE,2021-03-04 00:00:00,,2021,1",
+    "COYOACAN,Centro,19.3502,-99.1622,VIOLENCIA FAMILIAR,2021-03-05,12:00:00:00,2021,1",
+    "COYOACAN,Centro,19.3503,-99.1623,DELITO INVENTADO QUE NO EXISTE,2021-03-06,08:00:00,2021,1",
+    "COYOACAN,Centro,18.0000,-98.0000,FRAUDE,2021-03-07,08:00:00,2021,1",
+]
+BAD = {
+    "bad_date": "COYOACAN,Centro,19.35,-99.16,FRAUDE,2021-02-30,10:00:00,2021,1",
+    "missing_date": "COYOACAN,Centro,19.35,-99.16,FRAUDE,,10:00:00,2021,1",
+    "date_out_of_range": "COYOACAN,Centro,19.35,-99.16,FRAUDE,1021-03-01,10:00:00,1021,1",
+    "missing_coordinates": "COYOACAN,Centro,,,FRAUDE,2021-03-01,10:00:00,2021,1",
+    "non_numeric_coordinates": "COYOACAN,Centro,19.35x,-99.16,FRAUDE,2021-03-01,10:00:00,2021,1",
+    "coordinates_out_of_range": "COYOACAN,Centro,119.35,-99.16,FRAUDE,2021-03-01,10:00:00,2021,1",
+    "missing_offence": "COYOACAN,Centro,19.35,-99.16,,2021-03-01,10:00:00,2021,1",
+}
+TRUNCATED = "COYOACAN,Centro,19.35,-99.1"
+
+
+def write(tmp_path: Path, lines: list[str], name: str = "broken.csv.gz") -> Path:
+    path = tmp_path / name
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join([HEADER, *lines]))
+    return path
+
+
+def test_broken_rows_are_quarantined_with_reasons(territory_db, tmp_path):
+    lines = [GOOD[0], BAD["bad_date"], GOOD[1], *list(BAD.values())[1:], *GOOD[2:], TRUNCATED]
+    summary = load_incidents(territory_db, write(tmp_path, lines), "fgj")
+    expected = {reason: 1 for reason in BAD} | {"wrong_field_count": 1}
+    assert summary.quarantined == expected
+    assert (summary.read, summary.loaded, summary.duplicates) == (13, 5, 0)
+    assert summary.read == summary.loaded + summary.duplicates + sum(summary.quarantined.values())
+    assert summary.unknown_offences == {"DELITO INVENTADO QUE NO EXISTE": 1}
+    with territory_db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT row_number, reason, detail, raw_row FROM quarantine "
+            "WHERE load_run_id = :r ORDER BY row_number"), {"r": summary.run_id}).all()  # fmt: skip
+        by_line = {r.row_number: r for r in rows}
+        assert by_line[3].reason == "bad_date"
+        assert by_line[3].detail == "fecha_hecho='2021-02-30'"
+        assert by_line[3].raw_row == BAD["bad_date"]
+        assert by_line[14].reason == "wrong_field_count"
+        assert by_line[14].raw_row == TRUNCATED
+        loaded = conn.execute(text(
+            "SELECT source_row, occurred_time::text, c.code FROM incident i "
+            "JOIN category c ON c.id = i.category_id WHERE load_run_id = :r ORDER BY source_row"),
+            {"r": summary.run_id}).all()  # fmt: skip
+    assert [tuple(r) for r in loaded] == [
+        (2, "10:15:00", "robo_transeunte_cv"),
+        (4, "00:00:00", "fraude"),
+        (11, "12:00:00", "violencia_familiar"),
+        (12, "08:00:00", "otros"),
+        (13, "08:00:00", "fraude"),
+    ]
+
+
+def test_outside_point_is_kept_and_counted_outside(territory_db, tmp_path):
+    row = GOOD[4].replace("2021-03-07", "2022-11-07")
+    summary = load_incidents(territory_db, write(tmp_path, [row], "outside.csv.gz"), "fgj")
+    assert summary.loaded == 1
+    with territory_db.connect() as conn:
+        method = conn.execute(text(
+            "SELECT a.method::text FROM assignment a JOIN incident i ON i.id = a.incident_id "
+            "WHERE i.load_run_id = :r"), {"r": summary.run_id}).scalar()  # fmt: skip
+    assert method == "outside"
+
+
+def test_reloading_a_changed_file_loads_only_new_rows(territory_db, tmp_path):
+    rows = [r.replace("2021-03", "2023-06") for r in GOOD[:3]]
+    first = load_incidents(territory_db, write(tmp_path, rows[:2], "a.csv.gz"), "fgj")
+    second = load_incidents(territory_db, write(tmp_path, rows, "b.csv.gz"), "fgj")
+    assert (first.loaded, second.loaded, second.duplicates) == (2, 1, 2)
+
+
+def test_identical_rows_in_one_file_are_separate_incidents(territory_db, tmp_path):
+    row = "TLALPAN,Centro,19.29,-99.17,AMENAZAS,2022-05-01,09:00:00,2022,2"
+    summary = load_incidents(territory_db, write(tmp_path, [row, row], "twins.csv.gz"), "fgj")
+    assert (summary.loaded, summary.duplicates) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no such file"), (b"", "empty"), (b"a,b\n1,2\n", "header lacks columns")],
+)
+def test_unreadable_files_raise_a_clear_error(territory_db, tmp_path, content, message):
+    path = tmp_path / "input.csv"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputFileError, match=message):
+        load_incidents(territory_db, path, "fgj")
+
+
+def test_truncated_gzip_loads_what_was_there(territory_db, tmp_path):
+    whole = write(tmp_path, [GOOD[0].replace("19.3500", "19.3510")] * 1 + GOOD[1:3], "t.csv.gz")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(data[: len(data) - 12])
+    summary = load_incidents(territory_db, cut, "fgj")
+    assert any("ends early" in note for note in summary.notes)
+    assert summary.read == summary.loaded + summary.duplicates + sum(summary.quarantined.values())

@@ -1,0 +1,75 @@
+"""The folium map of the sectors of a vintage, shaded by their incident counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import folium
+import shapely
+from branca.colormap import LinearColormap
+
+#: Light-to-dark oranges: few to many incidents.
+COLORS = ("#fff5eb", "#fd8d3c", "#7f2704")
+#: Where the map opens before fitting the sectors (the Zócalo, roughly).
+CDMX_CENTER = (19.36, -99.13)
+NO_DATA = "#d9d9d9"
+
+
+def _features(shapes: list[dict], counts: Mapping[str, int]) -> list[dict]:
+    return [{"type": "Feature", "geometry": json.loads(s["geojson"]),
+             "properties": {"code": s["code"], "name": s["name"],
+                            "count": counts.get(s["code"], 0),
+                            "count_text": f"{counts.get(s['code'], 0):,}"}}
+            for s in shapes]  # fmt: skip
+
+
+def _bounds(features: list[dict]) -> list[list[float]]:
+    minx, miny, maxx, maxy = shapely.total_bounds(
+        [shapely.geometry.shape(f["geometry"]) for f in features]
+    )
+    return [[miny, minx], [maxy, maxx]]
+
+
+def sector_map(
+    shapes: list[dict], counts: Mapping[str, int], labels: Mapping[str, str], height: int = 460
+) -> str:
+    """Return a standalone HTML document with the sector map.
+
+    Parameters
+    ----------
+    shapes : list of dict
+        Sector ``code``, ``name`` and ``geojson`` geometry text.
+    counts : mapping of str to int
+        Incidents per sector code; missing sectors count 0. Empty draws plain grey sectors.
+    labels : mapping of str to str
+        Translated ``name``, ``code``, ``count`` (tooltip) and ``caption`` (legend).
+    height : int
+        Map height in pixels.
+
+    Returns
+    -------
+    str
+        The HTML page, to embed in an ``iframe`` so Leaflet's styles stay inside it.
+    """
+    features = _features(shapes, counts)
+    fmap = folium.Map(location=CDMX_CENTER, zoom_start=10, tiles="cartodbpositron",
+                      height=f"{height}px", control_scale=True)  # fmt: skip
+    scale = LinearColormap(COLORS, vmin=0, vmax=max(max(counts.values(), default=0), 1),
+                           caption=labels["caption"])  # fmt: skip
+
+    def style(feature: dict) -> dict:
+        fill = scale(feature["properties"]["count"]) if counts else NO_DATA
+        return {"fillColor": fill, "fillOpacity": 0.75, "color": "#444", "weight": 0.8}
+
+    tooltip = folium.GeoJsonTooltip(
+        fields=["name", "code", "count_text"],
+        aliases=[labels["name"], labels["code"], labels["count"]],
+    )
+    folium.GeoJson({"type": "FeatureCollection", "features": features},
+                   style_function=style, tooltip=tooltip, name="sectores").add_to(fmap)  # fmt: skip
+    if counts:
+        scale.add_to(fmap)
+    if features:
+        fmap.fit_bounds(_bounds(features))
+    return fmap.get_root().render()
