@@ -19,7 +19,7 @@ from compstat.errors import CompstatError
 class CompstatGroup(click.Group):
     """Root group that turns domain errors into one clear line and exit status 1."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+    def invoke(self, ctx: click.Context):
         """Run the command, reporting :class:`CompstatError` without a traceback."""
         try:
             return super().invoke(ctx)

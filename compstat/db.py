@@ -56,7 +56,7 @@ def driver_connection(conn: Connection) -> psycopg.Connection:
     return raw
 
 
-def alembic_config(url: str):  # noqa: ANN201 - alembic's Config, imported lazily
+def alembic_config(url: str):
     """Return an Alembic ``Config`` pointing at the packaged migrations and ``url``."""
     from alembic.config import Config
 

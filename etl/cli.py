@@ -67,7 +67,7 @@ def incidents() -> None:
     """Incident files: load and reconcile."""
 
 
-def _progress_bar(label: str):  # noqa: ANN202 - returns a callback or None
+def _progress_bar(label: str):
     if not sys.stderr.isatty():
         return None
     state = {"last": 0}
@@ -132,7 +132,7 @@ def incidents_reconcile(path: str, fmt: str) -> None:
 @click.option("--assignment", "basis", type=click.Choice(counts_query.BASES), default="recorded")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
-def counts(level, vintage, period, start, end, categories, basis, fmt, output) -> None:  # noqa: ANN001, PLR0913
+def counts(level, vintage, period, start, end, categories, basis, fmt, output) -> None:
     """Print incident counts rolled up by LEVEL and PERIOD, in long form."""
     query = counts_query.CountsQuery(
         vintage, level, period, _day(start), _day(end), tuple(categories), basis
@@ -142,7 +142,7 @@ def counts(level, vintage, period, start, end, categories, basis, fmt, output) -
     _write_frame(frame, fmt, output)
 
 
-def _day(value) -> date | None:  # noqa: ANN001 - datetime from click or None
+def _day(value) -> date | None:
     return value.date() if value else None
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, text
 
 from compstat import bulk, pgcopy
@@ -111,7 +110,7 @@ class IncidentLoad:
         self.repeats: Counter[int] = Counter()
         self.unreadable_times = 0
 
-    def add_chunk(self, chunk) -> None:  # noqa: ANN001 - etl.csvstream.Chunk
+    def add_chunk(self, chunk) -> None:
         """Check, deduplicate and store one chunk."""
         records, rejects, unreadable = read_records(self.spec, chunk)
         rejects = chunk.rejects + rejects
@@ -222,8 +221,9 @@ def load_incidents(
         runs.lock_loads(conn)
         previous = _identical_run(conn, source, sha)
         if previous is not None:
-            return LoadSummary(read=previous[1], duplicates=previous[1], run_id=previous[0],
-                               notes=[f"identical file already loaded by run {previous[0]}"])  # fmt: skip
+            run, read = previous
+            note = f"identical file already loaded by run {run}"
+            return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note])
         source_id = conn.execute(
             text("SELECT id FROM source WHERE code = :c"), {"c": source}
         ).scalar_one()

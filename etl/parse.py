@@ -64,9 +64,7 @@ def parse_dates(values: pa.Array) -> tuple[Parsed, pa.Array]:
     y, m, d = (np.where(use_dmy, _int_field(dmy, k), _int_field(iso, k)) for k in "ymd")
     days, real = _calendar(y, m, d)
     bad = ~empty & ~(real & (iso_ok | dmy_ok))
-    time_part = pc.if_else(
-        pa.array(use_dmy), pc.struct_field(dmy, "t"), pc.struct_field(iso, "t")
-    )
+    time_part = pc.if_else(pa.array(use_dmy), pc.struct_field(dmy, "t"), pc.struct_field(iso, "t"))
     return Parsed(days, empty, bad), pc.fill_null(time_part, "")
 
 

@@ -42,8 +42,10 @@ def reconcile(conn: Connection, path: str | Path) -> tuple[pd.DataFrame, pd.Data
     ).fillna(0).astype("int64").reset_index()  # fmt: skip
     merged["difference"] = merged["loaded"] - merged["official"]
     merged["month"] = merged["month"].dt.strftime("%Y-%m")
-    by_year = merged.assign(year=merged["month"].str[:4].astype(int)).groupby("year")[
-        ["official", "loaded"]
-    ].sum()
+    by_year = (
+        merged.assign(year=merged["month"].str[:4].astype(int))
+        .groupby("year")[["official", "loaded"]]
+        .sum()
+    )
     by_year["difference"] = by_year["loaded"] - by_year["official"]
     return merged.sort_values(keys).reset_index(drop=True), by_year.reset_index()

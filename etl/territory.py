@@ -112,7 +112,9 @@ def _stored_incidents(conn: Connection) -> pd.DataFrame:
     types = {"id": pa.int64(), "lon": pa.float64(), "lat": pa.float64(),
              "recorded_quadrant": pa.string(), "recorded_vintage": pa.string(),
              "category_id": pa.int16(), "occurred_date": pa.date32()}  # fmt: skip
-    table = pacsv.read_csv(io.BytesIO(raw), convert_options=pacsv.ConvertOptions(column_types=types))
+    table = pacsv.read_csv(
+        io.BytesIO(raw), convert_options=pacsv.ConvertOptions(column_types=types)
+    )
     return table.to_pandas()
 
 

@@ -102,7 +102,11 @@ def _polygonal(geom: shapely.Geometry) -> shapely.MultiPolygon:
         return shapely.MultiPolygon([geom])
     if isinstance(geom, shapely.MultiPolygon):
         return geom
-    parts = [p for p in getattr(geom, "geoms", []) if isinstance(p, shapely.Polygon | shapely.MultiPolygon)]
+    parts = [
+        p
+        for p in getattr(geom, "geoms", [])
+        if isinstance(p, shapely.Polygon | shapely.MultiPolygon)
+    ]
     return _polygonal(shapely.union_all(parts))
 
 
@@ -202,9 +206,7 @@ def read_population(path: str | Path) -> tuple[pd.Series, pd.Series]:
     return population, aliases
 
 
-def _dissolve(
-    quadrants: gpd.GeoDataFrame, key: str, attrs: dict[str, str]
-) -> gpd.GeoDataFrame:
+def _dissolve(quadrants: gpd.GeoDataFrame, key: str, attrs: dict[str, str]) -> gpd.GeoDataFrame:
     grouped = quadrants.groupby(key, sort=True)
     geoms = grouped.geometry.apply(lambda s: _polygonal(shapely.union_all(s.values)))
     frame = grouped.agg(**{new: (old, "first") for new, old in attrs.items()})
@@ -224,9 +226,7 @@ def _overlaps(quadrants: gpd.GeoDataFrame, report: TerritoryReport) -> None:
     report.overlap_km2 = float(shared[real].sum() / 1e6)
     city = shapely.union_all(metric)
     holes = [
-        shapely.Polygon(ring)
-        for poly in getattr(city, "geoms", [city])
-        for ring in poly.interiors
+        shapely.Polygon(ring) for poly in getattr(city, "geoms", [city]) for ring in poly.interiors
     ]
     report.gaps = len(holes)
     report.gap_km2 = float(sum(h.area for h in holes) / 1e6)

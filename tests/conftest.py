@@ -1,12 +1,13 @@
 """Shared fixtures: throwaway PostGIS databases and the real data directory.
 
-Databases are created on the managed local PostGIS (or on the server named by
-``COMPSTAT_TEST_ADMIN_URL``-less default) with the same machinery the CLI uses.
+Test databases are created on the managed local PostGIS with the same machinery
+the CLI uses (``compstat.embedded``), and dropped when the session ends.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,31 +37,43 @@ def paths(data_dir: Path) -> dict[str, Path]:
         "q2023": data_dir / "quadrants/hoyodecrimen_2023/cuadrantes_population_2023.gpkg",
         "ssp": data_dir / "incidents/ssp_2013_2016/crime-lat-long.csv.zip",
         "fgj": data_dir / "incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz",
-        "sheet": data_dir / "counts/ssp_cuadrante_monthly_2013_2016/solicitud-2016-06_ssp_275416.zip",
+        "sheet": data_dir
+        / "counts/ssp_cuadrante_monthly_2013_2016/solicitud-2016-06_ssp_275416.zip",
     }
 
 
 def fresh_engine(name: str) -> Engine:
-    """Create (or recreate) a migrated test database and return its engine."""
-    url = embedded.ensure_database(name, fresh=True)
+    """Create a migrated test database private to this process and return its engine.
+
+    The name carries the process id, so parallel test runs never share a database.
+    """
+    url = embedded.ensure_database(f"{name}_{os.getpid()}", fresh=True)
     db.upgrade(url)
     return db.engine(url)
 
 
+def drop(engine: Engine) -> None:
+    """Dispose of ``engine`` and drop its database."""
+    engine.dispose()
+    embedded.drop_database(engine.url.database)
+
+
 @pytest.fixture(scope="session")
-def real_db(paths: dict[str, Path]) -> Engine:
+def real_db(paths: dict[str, Path]) -> Iterator[Engine]:
     """A database with both vintages, the SSP points and the FGJ points loaded."""
     engine = fresh_engine("compstat_test_real")
     load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
     load_incidents(engine, paths["ssp"], "ssp")
     load_territory(engine, paths["q2023"], "2023")
     load_incidents(engine, paths["fgj"], "fgj")
-    return engine
+    yield engine
+    drop(engine)
 
 
 @pytest.fixture(scope="module")
-def territory_db(paths: dict[str, Path]) -> Engine:
+def territory_db(paths: dict[str, Path]) -> Iterator[Engine]:
     """A database with only the 2016 vintage loaded, for synthetic incident files."""
     engine = fresh_engine("compstat_test_unit")
     load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
-    return engine
+    yield engine
+    drop(engine)

@@ -11,9 +11,12 @@ from sqlalchemy import text
 from compstat.errors import InputFileError
 from etl.incidents import load_incidents
 
-HEADER = "alcaldia_hecho,colonia_key,latitud,longitud,delito,fecha_hecho,hora_hecho,anio_hecho,trimestre"
+HEADER = (
+    "alcaldia_hecho,colonia_key,latitud,longitud,delito,fecha_hecho,hora_hecho,anio_hecho,trimestre"
+)
 GOOD = [
-    "COYOACAN,Centro,19.3500,-99.1620,ROBO A TRANSEUNTE EN VIA PUBLICA CON VIOLENCIA,2021-03-04,10:15:00,2021,1",
+    "COYOACAN,Centro,19.3500,-99.1620,ROBO A TRANSEUNTE EN VIA PUBLICA CON VIOLENCIA,"
+    "2021-03-04,10:15:00,2021,1",
     "COYOACAN,Centro,19.3501,-99.1621,FRAUDE,2021-03-04 00:00:00,,2021,1",
     "COYOACAN,Centro,19.3502,-99.1622,VIOLENCIA FAMILIAR,2021-03-05,12:00:00:00,2021,1",
     "COYOACAN,Centro,19.3503,-99.1623,DELITO INVENTADO QUE NO EXISTE,2021-03-06,08:00:00,2021,1",

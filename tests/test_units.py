@@ -17,7 +17,9 @@ from geo.assign import OUTSIDE, PolygonIndex
 def test_dates_accept_drifted_formats_and_reject_impossible_ones():
     values = pa.array(["2019-01-05", "2019-02-30", "2019-01-01 12:00:00", "05/03/2020", "", "x"])
     dates, time_part = parse.parse_dates(values)
-    assert_array_equal(dates.values[[0, 2, 3]].astype(str), ["2019-01-05", "2019-01-01", "2020-03-05"])
+    assert_array_equal(
+        dates.values[[0, 2, 3]].astype(str), ["2019-01-05", "2019-01-01", "2020-03-05"]
+    )
     assert_array_equal(dates.bad, [False, True, False, False, False, True])
     assert_array_equal(dates.empty, [False, False, False, False, True, False])
     assert time_part.to_pylist()[2] == "12:00:00"

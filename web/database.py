@@ -43,4 +43,3 @@ def run(handler: Callable[..., R], *args: object, **kwargs: object) -> R:
             return handler(conn, *args, **kwargs)
     except OperationalError as exc:
         raise DatabaseUnavailableError(f"the database cannot be reached: {exc.orig}") from exc
-

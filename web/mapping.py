@@ -41,7 +41,8 @@ def sector_map(
     shapes : list of dict
         Sector ``code``, ``name`` and ``geojson`` geometry text.
     counts : mapping of str to int
-        Incidents per sector code; missing sectors count 0. Empty draws plain grey sectors.
+        Incidents per sector code; sectors missing count 0 and codes without a shape
+        (e.g. incidents outside every quadrant) are ignored. Empty draws grey sectors.
     labels : mapping of str to str
         Translated ``name``, ``code``, ``count`` (tooltip) and ``caption`` (legend).
     height : int
@@ -53,10 +54,10 @@ def sector_map(
         The HTML page, to embed in an ``iframe`` so Leaflet's styles stay inside it.
     """
     features = _features(shapes, counts)
-    fmap = folium.Map(location=CDMX_CENTER, zoom_start=10, tiles="cartodbpositron",
+    top = max((f["properties"]["count"] for f in features), default=0)
+    fmap = folium.Map(location=CDMX_CENTER, zoom_start=10, tiles="OpenStreetMap",
                       height=f"{height}px", control_scale=True)  # fmt: skip
-    scale = LinearColormap(COLORS, vmin=0, vmax=max(max(counts.values(), default=0), 1),
-                           caption=labels["caption"])  # fmt: skip
+    scale = LinearColormap(COLORS, vmin=0, vmax=max(top, 1), caption=labels["caption"])
 
     def style(feature: dict) -> dict:
         fill = scale(feature["properties"]["count"]) if counts else NO_DATA

@@ -44,8 +44,8 @@ def count_span(conn: Connection, vintage: str) -> tuple[date, date] | None:
     """Return the first and last day with counts placed in a vintage, or ``None``."""
     row = conn.execute(
         text(
-            "SELECT min(dc.day), max(dc.day) FROM daily_count dc "
-            "JOIN territory_vintage v ON v.id = dc.vintage_id WHERE v.name = :v"
+            "SELECT min(day), max(day) FROM daily_count "
+            "WHERE vintage_id = (SELECT id FROM territory_vintage WHERE name = :v)"
         ),
         {"v": vintage},
     ).first()

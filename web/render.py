@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from compstat.errors import InvalidQueryError
 from web import mapping
 from web.handlers.overview import Overview
+from web.i18n import DEFAULT_LANGUAGE, MESSAGES
 from web.tables import Table, jsonable
 from web.templating import t
 
@@ -65,7 +66,8 @@ def _error_format() -> str:
     fmt = (request.view_args or {}).get("fmt") or request.args.get("format")
     if fmt in FORMATS:
         return fmt
-    return "json" if request.path.endswith(".json") else "csv" if request.path.endswith(".csv") else "html"
+    suffix = request.path.rpartition(".")[2]
+    return suffix if suffix in ("json", "csv") else "html"
 
 
 def error(status: int, kind: str, message: str) -> ResponseReturnValue:
@@ -80,7 +82,8 @@ def error(status: int, kind: str, message: str) -> ResponseReturnValue:
     message : str
         What went wrong, for the user.
     """
-    title = t(f"error_{status}") if t(f"error_{status}") != f"error_{status}" else t("error_title")
+    key = f"error_{status}"
+    title = t(key) if key in MESSAGES[DEFAULT_LANGUAGE] else t("error_title")
     fmt = _error_format()
     if fmt == "json":
         return json_response({"error": {"status": status, "type": kind, "title": title,

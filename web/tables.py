@@ -33,8 +33,9 @@ class Table:
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON form: ``table``, the ``meta`` keys, ``columns`` and ``rows``."""
-        return jsonable({"table": self.name, **self.meta, "columns": list(self.columns),
-                         "rows": [{c: r.get(c) for c in self.columns} for r in self.rows]})  # fmt: skip
+        rows = [{c: r.get(c) for c in self.columns} for r in self.rows]
+        columns = list(self.columns)
+        return jsonable({"table": self.name, **self.meta, "columns": columns, "rows": rows})
 
     def as_csv(self) -> str:
         """Return the CSV form: a header of column keys, then one line per row."""

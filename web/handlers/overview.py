@@ -129,7 +129,9 @@ def last_full_year(first: date, last: date) -> tuple[int, bool]:
     return last.year, False
 
 
-def choose_year(conn: Connection, vintage: str | None, requested: int | None) -> tuple[int | None, bool]:
+def choose_year(
+    conn: Connection, vintage: str | None, requested: int | None
+) -> tuple[int | None, bool]:
     """Return the year of the sector counts and whether the data cover all of it."""
     span = queries_pending.count_span(conn, vintage) if vintage else None
     if span is None:
@@ -204,7 +206,9 @@ def overview(conn: Connection, q: OverviewQuery) -> Overview:
     year, full = choose_year(conn, vintage, q.year)
     tables = [territory_table(conn, loaded), validation_table(loaded), incidents_table(conn),
               runs_table(conn, q.runs), sectors_table(conn, vintage, year, full)]  # fmt: skip
-    shapes = queries_pending.sector_geojson(conn, vintage, q.tolerance) if q.with_map and vintage else []
+    shapes = []
+    if q.with_map and vintage:
+        shapes = queries_pending.sector_geojson(conn, vintage, q.tolerance)
     return Overview(names, vintage, year, full, {t.name: t for t in tables}, shapes)
 
 

@@ -204,8 +204,19 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
-        "daily_count", "quarantine", "assignment", "incident", "load_run", "offence",
-        "category", "source", "quadrant_crosswalk", "quadrant", "sector", "region", "zone",
+        "daily_count",
+        "quarantine",
+        "assignment",
+        "incident",
+        "load_run",
+        "offence",
+        "category",
+        "source",
+        "quadrant_crosswalk",
+        "quadrant",
+        "sector",
+        "region",
+        "zone",
         "territory_vintage",
     ):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -1,0 +1,392 @@
+"""The minimal web page: territory and loaded counts, in Spanish and English, with twins.
+
+Runs against real PostGIS databases (``territory_db`` has the real 2016 vintage)
+into which a small synthetic SSP file is loaded with the real loader.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from etl.incidents import load_incidents
+from tests.conftest import fresh_engine
+from web.app import create_app
+from web.handlers.overview import last_full_year
+from web.i18n import MESSAGES
+from web.tables import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
+# 2016 quadrants: P-1.4.x are in sector P-1.4 (SAN ANGEL), P-1.2.7 in P-1.2 (PLATEROS).
+ROWS = [
+    '"P-1.4.8","ROBO A TRANSEUNTE C.V.",2015-01-01,"10:07",2015,1,19.3272,-99.2103,900001',
+    '"P-1.4.7","ROBO A NEGOCIO C.V.",2015-03-10,"18:36",2015,3,19.3345,-99.2036,900002',
+    '"P-1.2.7","HOMICIDIO DOLOSO",2015-07-04,"01:31",2015,7,19.3790,-99.1961,900003',
+    '"P-1.4.6","ROBO DE VEHICULO AUTOMOTOR S.V.",2016-06-30,"14:54",2016,6,19.3392,-99.1969,900004',
+    # 30 February: quarantined.
+    '"P-1.4.8","VIOLACION",2016-02-30,"12:00",2016,2,19.3272,-99.2103,900005',
+]
+TERRITORY_2016 = {"vintage": "2016", "zones": 5, "regions": 15, "sectors": 72, "quadrants": 847}
+TERRITORY_COLUMNS = ["vintage", "zones", "regions", "sectors", "quadrants",
+                     "source_file", "source_crs", "loaded_at"]  # fmt: skip
+
+
+def url_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def loaded_db(territory_db: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The 2016 vintage plus the synthetic SSP file: 4 incidents loaded, 1 quarantined."""
+    path = tmp_path_factory.mktemp("ssp") / "ssp_sintetico.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    summary = load_incidents(territory_db, path, "ssp")
+    assert (summary.read, summary.loaded, summary.duplicates) == (5, 4, 0)
+    assert sum(summary.quarantined.values()) == 1
+    return territory_db
+
+
+@pytest.fixture(scope="module")
+def app(loaded_db: Engine) -> Flask:
+    return create_app({"TESTING": True, "DATABASE_URL": url_of(loaded_db)})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class TableParser(HTMLParser):
+    """Collects the header and body cells of every ``<table id=...>``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.current: list[list[str]] | None = None
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.current = self.tables.setdefault(dict(attrs).get("id") or "", [])
+        elif tag == "tr" and self.current is not None:
+            self.current.append([])
+        elif tag in ("td", "th") and self.current is not None:
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None and self.current is not None:
+            self.current[-1].append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "table":
+            self.current = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def html_tables(body: bytes) -> dict[str, list[list[str]]]:
+    parser = TableParser()
+    parser.feed(body.decode("utf-8"))
+    return parser.tables
+
+
+def csv_rows(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+
+
+# --- the HTML page -----------------------------------------------------------------------
+
+
+def test_page_is_in_spanish_with_the_2016_counts(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    body = response.data.decode()
+    assert '<html lang="es">' in body
+    assert "Resumen de datos cargados" in body
+    tables = html_tables(response.data)
+    header, *rows = tables["tabla-territorio"]
+    assert header[:5] == ["Versión", "Zonas", "Regiones", "Sectores", "Cuadrantes"]
+    assert [r[:5] for r in rows] == [["2016", "5", "15", "72", "847"]]
+    assert '<td class="num">847</td>' in body
+
+
+def test_page_shows_incidents_quarantine_and_runs(client: FlaskClient) -> None:
+    tables = html_tables(client.get("/").data)
+    header, *rows = tables["tabla-incidentes"]
+    assert header == ["Fuente", "Nombre", "Incidentes", "Desde", "Hasta", "Cuarentena"]
+    by_source = {r[0]: r for r in rows}
+    assert by_source["ssp"][2:] == ["4", "2015-01-01", "2016-06-30", "1"]
+    assert by_source["fgj"][2:] == ["0", "—", "—", "0"]
+    header, *runs = tables["tabla-cargas"]
+    assert header[6:] == ["Leídos", "Cargados", "Duplicados", "Cuarentena"]
+    assert runs[0][1:3] == ["incidentes", "ssp"]
+    assert runs[0][6:] == ["5", "4", "0", "1"]
+    assert runs[-1][1] == "territorio"
+
+
+def test_page_shows_validation_highlights(client: FlaskClient) -> None:
+    header, row = html_tables(client.get("/").data)["tabla-validacion"]
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Versión"] == "2016"
+    assert cells["Huecos"] == "96"
+    assert cells["Clave y sector discordantes"] == "C-1.5.5"
+    assert cells["Nombres de sector normalizados"] == "TAXQUEA→TAXQUEÑA"
+
+
+def test_page_maps_sector_counts_of_the_last_full_year(client: FlaskClient) -> None:
+    response = client.get("/")
+    body = response.data.decode()
+    assert "Incidentes por sector, 2015 (versión 2016)" in body
+    assert "Año incompleto" not in body
+    header, *rows = html_tables(response.data)["tabla-sectores"]
+    assert header == ["Clave", "Nombre", "Incidentes"]
+    assert rows == [["P-1.4", "SAN ANGEL", "2"], ["P-1.2", "PLATEROS", "1"]]
+    # The folium map is embedded whole in an iframe, with every sector of the vintage.
+    assert '<iframe class="map"' in body
+    srcdoc = body.split('srcdoc="', 1)[1].split('"></iframe>', 1)[0]
+    assert "L.map(" in srcdoc and "leaflet" in srcdoc
+    assert "&#34;name&#34;: &#34;SAN ANGEL&#34;" in srcdoc
+    assert "&#34;count&#34;: 2, &#34;count_text&#34;: &#34;2&#34;" in srcdoc
+    assert srcdoc.count("&#34;type&#34;: &#34;Feature&#34;") == 72
+
+
+def test_partial_year_is_flagged(client: FlaskClient) -> None:
+    body = client.get("/?year=2016").data.decode()
+    assert "Incidentes por sector, 2016 (versión 2016)" in body
+    assert "Año incompleto: los datos cargados no cubren todo 2016." in body
+
+
+def test_english_switch(client: FlaskClient) -> None:
+    spanish = client.get("/").data.decode()
+    assert 'href="/?lang=en"' in spanish
+    response = client.get("/?lang=en")
+    body = response.data.decode()
+    assert '<html lang="en">' in body
+    assert "Loaded data overview" in body
+    assert "Incidents per sector, 2015 (vintage 2016)" in body
+    tables = html_tables(response.data)
+    assert tables["tabla-territorio"][0][:5] == [
+        "Vintage",
+        "Zones",
+        "Regions",
+        "Sectors",
+        "Quadrants",
+    ]
+    assert tables["tabla-territorio"][1][:5] == ["2016", "5", "15", "72", "847"]
+    assert tables["tabla-incidentes"][0][-1] == "Quarantined"
+    assert "Zonas" not in body
+    # The switch back drops ?lang (Spanish is the default); unknown languages fall back to it.
+    assert 'href="/"' in body
+    assert '<html lang="es">' in client.get("/?lang=fr").data.decode()
+
+
+def test_messages_have_both_languages() -> None:
+    assert MESSAGES["es"].keys() == MESSAGES["en"].keys()
+
+
+# --- JSON and CSV twins ------------------------------------------------------------------
+
+
+def test_json_twin_has_the_counts(client: FlaskClient) -> None:
+    response = client.get("/resumen.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    data = response.get_json()
+    assert (data["vintages"], data["vintage"], data["year"], data["full_year"]) == (
+        ["2016"], "2016", 2015, True)  # fmt: skip
+    (territory,) = data["tables"]["territorio"]
+    assert {k: territory[k] for k in TERRITORY_2016} == TERRITORY_2016
+    incidents = {r["source"]: r for r in data["tables"]["incidentes"]}
+    assert incidents["ssp"] | {"name": None} == {
+        "source": "ssp", "name": None, "incidents": 4, "quarantined": 1,
+        "first": "2015-01-01", "last": "2016-06-30",
+    }  # fmt: skip
+    assert data["tables"]["sectores"] == [
+        {"code": "P-1.4", "name": "SAN ANGEL", "count": 2},
+        {"code": "P-1.2", "name": "PLATEROS", "count": 1},
+    ]
+    assert client.get("/?format=json").get_json() == data
+
+
+def test_json_table_twin(client: FlaskClient) -> None:
+    data = client.get("/territorio.json").get_json()
+    assert data["table"] == "territorio"
+    assert data["columns"] == TERRITORY_COLUMNS
+    assert [{k: r[k] for k in TERRITORY_2016} for r in data["rows"]] == [TERRITORY_2016]
+    sectors = client.get("/sectores.json?year=2016").get_json()
+    assert (sectors["vintage"], sectors["year"], sectors["full_year"]) == ("2016", 2016, False)
+    assert sectors["rows"] == [{"code": "P-1.4", "name": "SAN ANGEL", "count": 1}]
+    (run,) = [r for r in client.get("/cargas.json").get_json()["rows"] if r["kind"] == "incidents"]
+    assert (run["n_read"], run["n_loaded"], run["n_duplicate"], run["n_quarantined"]) == (
+        5,
+        4,
+        0,
+        1,
+    )
+
+
+def test_csv_twins(client: FlaskClient) -> None:
+    response = client.get("/resumen.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.data.decode().splitlines()[0] == ",".join(TERRITORY_COLUMNS)
+    (row,) = csv_rows(response.data)
+    assert {k: row[k] for k in TERRITORY_2016} == {k: str(v) for k, v in TERRITORY_2016.items()}
+    assert row["source_file"] == "Cuadrantes_2016_region_shp.zip"
+    assert client.get("/?format=csv").data == response.data
+    assert client.get("/territorio.csv").data == response.data
+    assert csv_rows(client.get("/sectores.csv").data) == [
+        {"code": "P-1.4", "name": "SAN ANGEL", "count": "2"},
+        {"code": "P-1.2", "name": "PLATEROS", "count": "1"},
+    ]
+    incidents = {r["source"]: r for r in csv_rows(client.get("/incidentes.csv").data)}
+    assert (incidents["ssp"]["incidents"], incidents["ssp"]["quarantined"]) == ("4", "1")
+    assert (incidents["fgj"]["incidents"], incidents["fgj"]["first"]) == ("0", "")
+    (validation,) = csv_rows(client.get("/validacion.csv").data)
+    assert (validation["gaps"], validation["id_sector_mismatches"]) == ("96", "C-1.5.5")
+
+
+def test_every_html_table_links_its_twins(client: FlaskClient) -> None:
+    body = client.get("/").data.decode()
+    for name in ("territorio", "validacion", "incidentes", "cargas", "sectores"):
+        assert f'href="/{name}.json"' in body
+        assert f'href="/{name}.csv"' in body
+        assert client.get(f"/{name}.json").status_code == 200
+        assert client.get(f"/{name}.csv").status_code == 200
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def test_unknown_vintage_is_404_in_the_asked_for_format(client: FlaskClient) -> None:
+    page = client.get("/?vintage=1999")
+    assert (page.status_code, page.mimetype) == (404, "text/html")
+    assert "No encontrado" in page.data.decode()
+    assert "vintage &#39;1999&#39; is not loaded" in page.data.decode()
+    assert "Not found" in client.get("/?vintage=1999&lang=en").data.decode()
+    for url in ("/resumen.json?vintage=1999", "/sectores.json?vintage=1999",
+                "/?vintage=1999&format=json"):  # fmt: skip
+        response = client.get(url)
+        assert (response.status_code, response.mimetype) == (404, "application/json")
+        error = response.get_json()["error"]
+        assert (error["status"], error["type"]) == (404, "NotFoundError")
+        assert error["message"] == "vintage '1999' is not loaded"
+    response = client.get("/sectores.csv?vintage=1999")
+    assert (response.status_code, response.mimetype) == (404, "text/plain")
+
+
+def test_bad_parameters_are_400(client: FlaskClient) -> None:
+    for url in ("/?year=abc", "/?format=xml", "/resumen.json?year=20x6"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+    error = client.get("/resumen.json?year=20x6").get_json()["error"]
+    assert error["type"] == "InvalidQueryError"
+
+
+def test_unknown_page_is_404(client: FlaskClient) -> None:
+    assert client.get("/nada").status_code == 404
+    assert client.get("/nada.json").get_json()["error"]["status"] == 404
+    assert client.post("/").status_code == 405
+
+
+# --- an empty database and no database at all -------------------------------------------
+
+
+def test_empty_database() -> None:
+    engine = fresh_engine("compstat_test_web_empty")
+    client = create_app({"TESTING": True, "DATABASE_URL": url_of(engine)}).test_client()
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.data.decode()
+    assert "No hay datos cargados." in body
+    assert 'id="mapa"' not in body
+    data = client.get("/resumen.json").get_json()
+    assert (data["vintages"], data["vintage"], data["year"]) == ([], None, None)
+    assert data["tables"]["territorio"] == []
+    assert {r["source"]: r["incidents"] for r in data["tables"]["incidentes"]} == {
+        "ssp": 0, "fgj": 0}  # fmt: skip
+    engine.dispose()
+
+
+def test_unreachable_database_is_503_at_request_time() -> None:
+    app = create_app({"TESTING": True, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nada"})
+    client = app.test_client()
+    response = client.get("/resumen.json")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["type"] == "DatabaseUnavailableError"
+    assert "Base de datos no disponible" in client.get("/").data.decode()
+
+
+def test_factory_touches_no_database_at_import_or_construction() -> None:
+    script = textwrap.dedent("""
+        import compstat.db as db
+
+        def boom(*args, **kwargs):
+            raise SystemExit("the database was touched")
+
+        db.resolve_url = db.engine = db._engine_for = boom
+        from web.app import create_app
+
+        app = create_app({"TESTING": True})
+        assert app.config["DATABASE_URL"] is None
+        assert "overview.index" in app.view_functions
+        print("ok")
+    """)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "COMPSTAT_DATABASE_URL")
+    }
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
+
+
+def test_config_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPSTAT_DATABASE_URL", "postgresql://somebody@db.example/compstat")
+    monkeypatch.setenv("COMPSTAT_RECENT_RUNS", "5")
+    app = create_app()
+    assert app.config["DATABASE_URL"] == "postgresql://somebody@db.example/compstat"
+    assert app.config["RECENT_RUNS"] == 5
+    assert create_app({"RECENT_RUNS": 3}).config["RECENT_RUNS"] == 3
+
+
+# --- framework-free pieces ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        (date(2015, 1, 1), date(2016, 6, 30), (2015, True)),
+        (date(2013, 1, 1), date(2016, 9, 25), (2015, True)),
+        (date(2019, 1, 1), date(2023, 12, 31), (2023, True)),
+        (date(2016, 1, 1), date(2016, 12, 31), (2016, True)),
+        (date(2016, 1, 2), date(2016, 12, 31), (2016, False)),
+        (date(2016, 3, 1), date(2016, 6, 30), (2016, False)),
+        (date(2015, 6, 1), date(2016, 6, 30), (2016, False)),
+    ],
+)
+def test_last_full_year(first: date, last: date, expected: tuple[int, bool]) -> None:
+    assert last_full_year(first, last) == expected
+
+
+def test_table_forms() -> None:
+    table = Table("t", ("a", "b", "c"), [{"a": 1, "b": date(2016, 1, 2), "c": ["x", "y"]},
+                                         {"a": None, "b": None, "c": []}])  # fmt: skip
+    assert table.as_csv() == "a,b,c\n1,2016-01-02,x;y\n,,\n"
+    assert json.loads(json.dumps(table.as_json()))["rows"][0] == {
+        "a": 1, "b": "2016-01-02", "c": ["x", "y"]}  # fmt: skip

@@ -1,0 +1,40 @@
+"""The overview page (``/``) and its JSON and CSV twins."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask.typing import ResponseReturnValue
+
+from web import render
+from web.database import run
+from web.handlers import overview as handlers
+from web.handlers.overview import OverviewQuery
+
+bp = Blueprint("overview", __name__)
+
+TABLE_NAMES = ", ".join(handlers.TABLES)
+
+
+def _query(fmt: str) -> OverviewQuery:
+    return OverviewQuery.from_args(request.args, with_map=fmt == "html",
+                                   runs=current_app.config["RECENT_RUNS"],
+                                   tolerance=current_app.config["MAP_TOLERANCE"])  # fmt: skip
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """Show the overview (``?format=json|csv`` for its twins)."""
+    fmt = render.requested_format()
+    return render.overview(run(handlers.overview, _query(fmt)), fmt)
+
+
+@bp.get("/resumen.<any(json, csv):fmt>")
+def summary(fmt: str) -> ResponseReturnValue:
+    """Return the overview as JSON (every table) or CSV (the territory table)."""
+    return render.overview(run(handlers.overview, _query(fmt)), fmt)
+
+
+@bp.get(f"/<any({TABLE_NAMES}):name>.<any(json, csv):fmt>")
+def table(name: str, fmt: str) -> ResponseReturnValue:
+    """Return one overview table as JSON or CSV."""
+    return render.table(run(handlers.table, name, _query(fmt)), fmt)
