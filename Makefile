@@ -22,7 +22,8 @@ install: $(STAMP)
 load: install
 	@test -n "$(COMPSTAT_DATA_DIR)" || { echo "COMPSTAT_DATA_DIR is not set and ../shared/data is absent: see README, 'Data'"; exit 2; }
 	$(BIN)/compstat db upgrade
-	$(BIN)/compstat territory load "$(DATA)/quadrants/ssp_2016_official/Cuadrantes_2016_region_shp.zip" --vintage 2016
+	$(BIN)/compstat territory load "$(DATA)/quadrants/ssp_2016_official/Cuadrantes_2016_region_shp.zip" --vintage 2016 \
+	  --population "$(DATA)/quadrants/hoyodecrimen_2016/cuadrantes_population.shp"
 	$(BIN)/compstat territory load "$(DATA)/quadrants/hoyodecrimen_2023/cuadrantes_population_2023.gpkg" --vintage 2023
 	$(BIN)/compstat incidents load "$(DATA)/incidents/ssp_2013_2016/crime-lat-long.csv.zip" --source ssp
 	$(BIN)/compstat incidents load "$(DATA)/incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz" --source fgj
