@@ -49,11 +49,9 @@ def _map_html(ov: Overview) -> str | None:
 
 
 def overview(ov: Overview, fmt: str) -> ResponseReturnValue:
-    """Return the overview page, its JSON twin, or its CSV twin (the territory table)."""
+    """Return the overview page or its JSON twin."""
     if fmt == "json":
         return json_response(ov.as_json())
-    if fmt == "csv":
-        return csv_response(ov.tables["territorio"])
     return render_template("overview.html", ov=ov, map_html=_map_html(ov))
 
 

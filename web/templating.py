@@ -54,7 +54,7 @@ def cell(value: Any, column: str = "") -> str:
     if isinstance(value, float):
         return f"{value:,.2f}" if value == 0 or abs(value) >= 0.01 else f"{value:.1e}"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d %H:%M %Z").strip()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):

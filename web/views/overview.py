@@ -24,13 +24,14 @@ def _query(fmt: str) -> OverviewQuery:
 @bp.get("/")
 def index() -> ResponseReturnValue:
     """Show the overview (``?format=json|csv`` for its twins)."""
-    fmt = render.requested_format()
-    return render.overview(run(handlers.overview, _query(fmt)), fmt)
+    return summary(render.requested_format())
 
 
 @bp.get("/resumen.<any(json, csv):fmt>")
 def summary(fmt: str) -> ResponseReturnValue:
-    """Return the overview as JSON (every table) or CSV (the territory table)."""
+    """Return the overview as HTML, JSON (every table) or CSV (the territory table)."""
+    if fmt == "csv":
+        return table("territorio", fmt)
     return render.overview(run(handlers.overview, _query(fmt)), fmt)
 
 
