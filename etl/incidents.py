@@ -181,6 +181,8 @@ class IncidentLoad:
         counts = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
         runs.finish_run(self.conn, self.run_id, counts, s.as_json())
+        # fresh statistics, so the first queries after a big load get sensible plans
+        self.conn.execute(text("ANALYZE incident, assignment, daily_count"))
         return s
 
 

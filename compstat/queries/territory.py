@@ -45,13 +45,12 @@ def load_runs(conn: Connection, limit: int = 50) -> list[dict]:
 
 
 def incident_totals(conn: Connection) -> list[dict]:
-    """Return incidents and quarantined rows per source."""
+    """Return incidents (with their date range) and quarantined rows per source."""
     rows = conn.execute(
-        text("SELECT s.code AS source, s.name, "
-             "(SELECT count(*) FROM incident i WHERE i.source_id = s.id) AS incidents, "
+        text("SELECT s.code AS source, s.name, count(i.id) AS incidents, "
              "(SELECT count(*) FROM quarantine x WHERE x.source_id = s.id) AS quarantined, "
-             "(SELECT min(occurred_date) FROM incident i WHERE i.source_id = s.id) AS first, "
-             "(SELECT max(occurred_date) FROM incident i WHERE i.source_id = s.id) AS last "
-             "FROM source s ORDER BY s.id")
+             "min(i.occurred_date) AS first, max(i.occurred_date) AS last "
+             "FROM source s LEFT JOIN incident i ON i.source_id = s.id "
+             "GROUP BY s.id ORDER BY s.id")
     ).mappings().all()  # fmt: skip
     return [dict(r) for r in rows]

@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from compstat.errors import InvalidQueryError, NotFoundError
-from compstat.queries import territory
+from compstat.queries import maps, territory
 from compstat.queries.counts import CountsQuery, counts
-from web import queries_pending
 from web.tables import Table
 
 TABLES = ("territorio", "validacion", "incidentes", "cargas", "sectores")
@@ -133,7 +132,7 @@ def choose_year(
     conn: Connection, vintage: str | None, requested: int | None
 ) -> tuple[int | None, bool]:
     """Return the year of the sector counts and whether the data cover all of it."""
-    span = queries_pending.count_span(conn, vintage) if vintage else None
+    span = maps.count_span(conn, vintage) if vintage else None
     if span is None:
         return requested, False
     if requested is None:
@@ -208,7 +207,7 @@ def overview(conn: Connection, q: OverviewQuery) -> Overview:
               runs_table(conn, q.runs), sectors_table(conn, vintage, year, full)]  # fmt: skip
     shapes = []
     if q.with_map and vintage:
-        shapes = queries_pending.sector_geojson(conn, vintage, q.tolerance)
+        shapes = maps.sector_geojson(conn, vintage, q.tolerance)
     return Overview(names, vintage, year, full, {t.name: t for t in tables}, shapes)
 
 

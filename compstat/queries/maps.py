@@ -1,8 +1,4 @@
-"""Read-side SQL the web page needs that ``compstat/queries/`` does not have yet.
-
-Pending a move to ``compstat/queries/`` (``territory.py`` or a new ``geometry.py``);
-nothing here depends on Flask.
-"""
+"""Map layers: simplified unit geometry and the span of days with counts."""
 
 from __future__ import annotations
 
