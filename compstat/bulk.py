@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 
 import numpy as np
 from psycopg import sql
@@ -12,7 +14,9 @@ from compstat import pgcopy
 from compstat.db import driver_connection
 
 
-def copy_in(conn: Connection, table: str, columns: Sequence[str], fields: Sequence[pgcopy.Field]):
+def copy_in(
+    conn: Connection, table: str, columns: Sequence[str], fields: Sequence[pgcopy.Field]
+) -> None:
     """Append rows to ``table`` with one binary ``COPY``.
 
     Parameters
@@ -51,3 +55,42 @@ def fetch_bigints(conn: Connection, query: str) -> np.ndarray:
     if len(rows) and (rows[:, 2:6].view(">i4") != 8).any():
         raise ValueError("fetch_bigints expects one non-NULL bigint column")
     return np.ascontiguousarray(rows[:, 6:]).view(">i8").ravel().astype(np.int64)
+
+
+class CopyQueue:
+    """Runs binary ``COPY`` loads on one connection in a background thread, in order.
+
+    Encoding and sending a chunk overlaps with the caller preparing the next one;
+    the server works on the data meanwhile. The caller must :meth:`wait` before it
+    uses the connection itself, and leaving the ``with`` block waits for the rest.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
+        self.pending: list[Future] = []
+
+    def submit(
+        self, table: str, columns: Sequence[str], make_fields: Callable[[], Sequence[pgcopy.Field]]
+    ) -> None:
+        """Queue a ``COPY`` of the fields ``make_fields()`` returns (called in the thread)."""
+        job = self.pool.submit(lambda: copy_in(self.conn, table, columns, make_fields()))
+        self.pending.append(job)
+
+    def wait(self) -> None:
+        """Block until every queued ``COPY`` is done; re-raise the first failure."""
+        pending, self.pending = self.pending, []
+        for job in pending:
+            job.result()
+
+    def __enter__(self) -> CopyQueue:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if exc_info[0] is None:
+                self.wait()
+            else:  # let in-flight COPYs end before the caller rolls back
+                futures_wait(self.pending)
+        finally:
+            self.pool.shutdown(wait=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,8 +39,15 @@ class OffenceCatalog:
     does not know go to the catch-all category and are counted in ``unknown``.
     """
 
-    def __init__(self, conn: Connection, source_id: int, source_code: str) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        source_id: int,
+        source_code: str,
+        before_write: Callable[[], None] = lambda: None,
+    ) -> None:
         self.conn, self.source_id, self.source_code = conn, source_id, source_code
+        self.before_write = before_write
         self.category_ids = sync_categories(conn)
         rows = conn.execute(
             text("SELECT reported, id, category_id FROM offence WHERE source_id = :s"),
@@ -49,6 +57,7 @@ class OffenceCatalog:
         self.unknown: Counter[str] = Counter()
 
     def _add(self, reported: str) -> None:
+        self.before_write()
         code = taxonomy.classify(self.source_code, reported)
         oid = self.conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM offence")).scalar_one()
         cid = self.category_ids[code]

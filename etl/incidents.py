@@ -93,15 +93,18 @@ def _occurrence_keys(keys: np.ndarray, counts: Counter[int]) -> np.ndarray:
 class IncidentLoad:
     """State of one running load."""
 
-    def __init__(self, conn: Connection, spec: SourceSpec, path: Path, run_id: int) -> None:
+    def __init__(
+        self, conn: Connection, spec: SourceSpec, path: Path, run_id: int, queue: bulk.CopyQueue
+    ) -> None:
         self.conn, self.spec, self.path, self.run_id = conn, spec, path, run_id
+        self.queue = queue
         self.source_id = conn.execute(
             text("SELECT id FROM source WHERE code = :c"), {"c": spec.code}
         ).scalar_one()
         self.recorded_vintage = conn.execute(
             text("SELECT recorded_vintage FROM source WHERE id = :s"), {"s": self.source_id}
         ).scalar_one()
-        self.catalog = OffenceCatalog(conn, self.source_id, spec.code)
+        self.catalog = OffenceCatalog(conn, self.source_id, spec.code, before_write=queue.wait)
         self.keys = KnownKeys(conn, self.source_id)
         self.vintages = placement.load_vintages(conn)
         self.counter = placement.DailyCounter()
@@ -120,7 +123,9 @@ class IncidentLoad:
             records.key = _occurrence_keys(records.key, self.repeats)
         fresh = self.keys.fresh(records.key)
         self.summary.duplicates += int((~fresh).sum())
-        self._store(records.take(fresh))
+        # in key order, so the unique index on (source_id, source_key) fills page by page
+        rows = np.flatnonzero(fresh)
+        self._store(records.take(rows[np.argsort(records.key[rows], kind="stable")]))
         self._quarantine(rejects)
 
     def _store(self, records: Records) -> None:
@@ -131,7 +136,8 @@ class IncidentLoad:
         offence_ids, category_ids = self.catalog.lookup(records.offence)
         categories = category_ids.to_numpy(zero_copy_only=False)
         recorded = None if records.recorded is None else records.recorded.to_pylist()
-        bulk.copy_in(self.conn, "incident", INCIDENT_COLUMNS, [
+        offences = offence_ids.to_numpy(zero_copy_only=False)
+        self.queue.submit("incident", INCIDENT_COLUMNS, lambda: [
             pgcopy.fixed(ids, ">i8"),
             pgcopy.fixed(np.full(len(ids), self.source_id), ">i2"),
             pgcopy.fixed(np.full(len(ids), self.run_id), ">i4"),
@@ -139,7 +145,7 @@ class IncidentLoad:
             pgcopy.fixed(records.line, ">i4"),
             pgcopy.dates(records.day),
             pgcopy.times(records.seconds, records.has_time),
-            pgcopy.fixed(offence_ids.to_numpy(zero_copy_only=False), ">i4"),
+            pgcopy.fixed(offences, ">i4"),
             pgcopy.fixed(categories, ">i2"),
             pgcopy.texts(recorded) if recorded is not None else pgcopy.nulls(len(ids)),
             pgcopy.points(records.lon, records.lat, 4326, records.has_point),
@@ -147,7 +153,7 @@ class IncidentLoad:
         placed = placement.place(
             self.vintages, records.lon, records.lat, recorded, self.recorded_vintage
         )
-        placement.write_assignments(self.conn, ids, placed)
+        placement.queue_assignments(self.queue, ids, placed)
         self.counter.add(placed, categories, records.day)
         self.summary.loaded += len(records)
 
@@ -156,10 +162,10 @@ class IncidentLoad:
             return
         self.summary.quarantined.update(r.reason for r in rejects)
         n = len(rejects)
-        bulk.copy_in(
-            self.conn, "quarantine",
+        self.queue.submit(
+            "quarantine",
             ["load_run_id", "source_id", "file_name", "row_number", "raw_row", "reason", "detail"],
-            [
+            lambda: [
                 pgcopy.fixed(np.full(n, self.run_id), ">i4"),
                 pgcopy.fixed(np.full(n, self.source_id), ">i2"),
                 pgcopy.texts([str(self.path.name)] * n),
@@ -172,7 +178,8 @@ class IncidentLoad:
 
     def finish(self, state: StreamState) -> LoadSummary:
         """Write the daily counts and close the run."""
-        self.counter.write(self.conn, self.run_id)
+        self.counter.queue(self.queue, self.run_id)
+        self.queue.wait()
         s = self.summary
         s.unknown_offences = self.catalog.unknown
         s.notes = list(state.notes)
@@ -230,9 +237,10 @@ def load_incidents(
             text("SELECT id FROM source WHERE code = :c"), {"c": source}
         ).scalar_one()
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
-        load = IncidentLoad(conn, spec, path, run_id)
-        for chunk in stream_csv(path, spec.required, state):
-            load.add_chunk(chunk)
-            if progress:
-                progress(load.summary.read)
-        return load.finish(state)
+        with bulk.CopyQueue(conn) as queue:
+            load = IncidentLoad(conn, spec, path, run_id, queue)
+            for chunk in stream_csv(path, spec.required, state):
+                load.add_chunk(chunk)
+                if progress:
+                    progress(load.summary.read)
+            return load.finish(state)

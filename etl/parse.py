@@ -17,7 +17,6 @@ ISO_DATE = r"^\s*(?P<y>\d{4})[-/](?P<m>\d{1,2})[-/](?P<d>\d{1,2})(?:[ T](?P<t>\S
 DMY_DATE = r"^\s*(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})(?:[ T](?P<t>\S+))?\s*$"
 TIME = r"^\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:[:.]\d+)?\s*$"
 NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
-MISSING = r"^\s*(|NA|N/A|NULL|NAN|NONE)\s*$"
 
 
 @dataclass
@@ -29,10 +28,29 @@ class Parsed:
     bad: np.ndarray
 
 
+MISSING_WORDS = pa.array(["", "NA", "N/A", "NULL", "NAN", "NONE"])
+
+
 def _is_missing(values: pa.Array) -> np.ndarray:
-    return pc.match_substring_regex(values, MISSING, ignore_case=True).to_numpy(
-        zero_copy_only=False
-    )
+    cleaned = pc.utf8_upper(pc.utf8_trim_whitespace(values))
+    return pc.is_in(cleaned, value_set=MISSING_WORDS).to_numpy(zero_copy_only=False)
+
+
+def _numpy(values: pa.Array) -> np.ndarray:
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _fast_then_slow(values: pa.Array, fast, slow) -> tuple[np.ndarray, np.ndarray]:
+    """Parse with ``fast`` (a strict C++ kernel); send only what it rejects to ``slow``.
+
+    Both return ``(values, ok)``; the result merges them row by row.
+    """
+    parsed, ok = fast(values)
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        again, again_ok = slow(values.take(pa.array(rest)))
+        parsed[rest], ok[rest] = again, again_ok
+    return parsed, ok
 
 
 def _int_field(parts: pa.StructArray, name: str) -> np.ndarray:
@@ -47,6 +65,50 @@ def _extract(values: pa.Array, pattern: str) -> tuple[pa.StructArray, np.ndarray
     return parts, pc.is_valid(parts).to_numpy(zero_copy_only=False)
 
 
+def _strict_strptime(
+    values: pa.Array, fmt: str, checks: tuple[tuple[str, int], ...], width: int
+) -> tuple[pa.Array, np.ndarray]:
+    """Parse fixed-width text with ``fmt`` and reject what ``strptime`` rolls over.
+
+    ``checks`` pairs a timestamp field (``day``, ``hour``, ``second``) with the
+    offset of its two digits in the text; e.g. 2019-02-30 parses, but its day
+    comes back as 2, not 30, so it is rejected.
+    """
+    stamps = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    ok = pc.and_(pc.is_valid(stamps), pc.equal(pc.utf8_length(values), width))
+    for part, offset in checks:
+        digits = pc.utf8_slice_codeunits(values, offset, offset + 2)
+        written = pc.cast(pc.if_else(ok, digits, "0"), pa.int64())
+        ok = pc.and_(ok, pc.equal(getattr(pc, part)(pc.fill_null(stamps, 0)), written))
+    return stamps, _numpy(pc.fill_null(ok, False))
+
+
+def _strptime_days(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    stamps, ok = _strict_strptime(values, "%Y-%m-%d", (("day", 8),), 10)
+    days = _numpy(pc.fill_null(stamps, 0)).astype("datetime64[D]")
+    return days, ok
+
+
+def _regex_days(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    iso, iso_ok = _extract(values, ISO_DATE)
+    dmy, dmy_ok = _extract(values, DMY_DATE)
+    use_dmy = ~iso_ok & dmy_ok
+    y, m, d = (np.where(use_dmy, _int_field(dmy, k), _int_field(iso, k)) for k in "ymd")
+    days, real = _calendar(y, m, d)
+    return days, real & (iso_ok | dmy_ok)
+
+
+def _time_after_date(values: pa.Array) -> pa.Array:
+    """Return the time written after a date (``2019-01-01 12:00:00``), else ``""``."""
+    longer = _numpy(pc.greater(pc.utf8_length(values), 10))
+    found = np.full(len(values), "", dtype=object)
+    rows = np.flatnonzero(longer)
+    if len(rows):
+        parts = pc.extract_regex(values.take(pa.array(rows)), r"^\s*\S+[ T](?P<t>\d{1,2}:\S*)\s*$")
+        found[rows] = pc.fill_null(pc.struct_field(parts, "t"), "").to_pylist()
+    return pa.array(found, pa.string())
+
+
 def parse_dates(values: pa.Array) -> tuple[Parsed, pa.Array]:
     """Parse ``YYYY-MM-DD`` (also with ``/`` or a time part) or ``DD/MM/YYYY``.
 
@@ -58,14 +120,8 @@ def parse_dates(values: pa.Array) -> tuple[Parsed, pa.Array]:
         The time written after the date, or ``""``; used when the time column is empty.
     """
     empty = _is_missing(values)
-    iso, iso_ok = _extract(values, ISO_DATE)
-    dmy, dmy_ok = _extract(values, DMY_DATE)
-    use_dmy = ~iso_ok & dmy_ok
-    y, m, d = (np.where(use_dmy, _int_field(dmy, k), _int_field(iso, k)) for k in "ymd")
-    days, real = _calendar(y, m, d)
-    bad = ~empty & ~(real & (iso_ok | dmy_ok))
-    time_part = pc.if_else(pa.array(use_dmy), pc.struct_field(dmy, "t"), pc.struct_field(iso, "t"))
-    return Parsed(days, empty, bad), pc.fill_null(time_part, "")
+    days, ok = _fast_then_slow(values, _strptime_days, _regex_days)
+    return Parsed(days, empty, ~empty & ~ok), _time_after_date(values)
 
 
 def _calendar(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,26 +133,52 @@ def _calendar(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, 
     return days, real
 
 
+_MIDNIGHT = np.datetime64("1900-01-01T00:00:00", "s")
+
+
+def _strptime_seconds(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    checks = (("hour", 0), ("minute", 3), ("second", 6))
+    stamps, ok = _strict_strptime(values, "%H:%M:%S", checks, 8)
+    seconds = _numpy(pc.fill_null(stamps, 0)).astype("datetime64[s]") - _MIDNIGHT
+    return np.where(ok, seconds.astype(np.int64), 0), ok
+
+
+def _regex_seconds(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    parts, ok = _extract(values, TIME)
+    h, mi, s = (_int_field(parts, k) for k in ("h", "mi", "s"))
+    real = ok & (h < 24) & (mi < 60) & (s < 60)
+    return np.where(real, h * 3600 + mi * 60 + s, 0), real
+
+
 def parse_times(values: pa.Array) -> Parsed:
     """Parse ``HH:MM``, ``HH:MM:SS`` and drifted forms such as ``HH:MM:SS:00``.
 
     Values are seconds since midnight.
     """
     empty = _is_missing(values)
-    parts, ok = _extract(values, TIME)
-    h, mi, s = (_int_field(parts, k) for k in ("h", "mi", "s"))
-    real = ok & (h < 24) & (mi < 60) & (s < 60)
-    seconds = np.where(real, h * 3600 + mi * 60 + s, 0)
-    return Parsed(seconds, empty, ~empty & ~real)
+    seconds, ok = _fast_then_slow(values, _strptime_seconds, _regex_seconds)
+    return Parsed(seconds, empty, ~empty & ~ok)
+
+
+def _cast_numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        parsed = _numpy(pc.cast(values, pa.float64()))
+    except pa.ArrowInvalid:
+        return np.full(len(values), np.nan), np.zeros(len(values), bool)
+    return parsed, np.isfinite(parsed)
+
+
+def _regex_numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    numeric = _numpy(pc.match_substring_regex(values, NUMBER))
+    cleaned = pc.if_else(pa.array(numeric), pc.utf8_trim_whitespace(values), "nan")
+    return _numpy(pc.cast(cleaned, pa.float64())), numeric
 
 
 def parse_numbers(values: pa.Array) -> Parsed:
     """Parse decimal numbers; ``NA``, ``NULL`` and blanks are empty."""
     empty = _is_missing(values)
-    numeric = pc.match_substring_regex(values, NUMBER).to_numpy(zero_copy_only=False)
-    cleaned = pc.if_else(pa.array(numeric), pc.utf8_trim_whitespace(values), "nan")
-    parsed = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-    return Parsed(parsed, empty, ~empty & ~numeric)
+    parsed, ok = _fast_then_slow(values, _cast_numbers, _regex_numbers)
+    return Parsed(np.where(ok, parsed, np.nan), empty, ~empty & ~ok)
 
 
 def parse_integers(values: pa.Array) -> Parsed:

@@ -14,6 +14,8 @@ from compstat import bulk, pgcopy
 from geo.assign import OUTSIDE, PolygonIndex
 
 METHODS = ("recorded", "spatial", "outside")
+DAILY_COLUMNS = ["vintage_id", "quadrant_id", "category_id", "day", "load_run_id",
+                 "n_recorded", "n_spatial"]  # fmt: skip
 
 
 @dataclass
@@ -83,20 +85,33 @@ def _combine(vintage: Vintage, spatial: np.ndarray, recorded: list[str | None] |
     return Placement(vintage.id, quadrant, spatial, method)
 
 
-def write_assignments(conn: Connection, incident_ids: np.ndarray, placements: list[Placement]):
-    """Append one ``assignment`` row per incident and vintage."""
-    for p in placements:
-        fields = [
-            pgcopy.fixed(incident_ids, ">i8"),
-            pgcopy.fixed(np.full(len(incident_ids), p.vintage_id), ">i2"),
-            pgcopy.fixed(p.quadrant, ">i4", p.quadrant != OUTSIDE),
-            pgcopy.fixed(p.spatial, ">i4", p.spatial != OUTSIDE),
-            pgcopy.labels(p.method, METHODS),
-        ]
-        bulk.copy_in(
-            conn, "assignment",
-            ["incident_id", "vintage_id", "quadrant_id", "spatial_quadrant_id", "method"], fields,
-        )  # fmt: skip
+ASSIGNMENT_COLUMNS = ["incident_id", "vintage_id", "quadrant_id", "spatial_quadrant_id", "method"]
+
+
+def assignment_fields(incident_ids: np.ndarray, placements: list[Placement]) -> list:
+    """Encode one ``assignment`` row per incident and vintage, in (incident, vintage) order."""
+    k = len(placements)
+    ids = np.repeat(incident_ids, k)
+
+    def stack(attr: str) -> np.ndarray:
+        return np.column_stack([getattr(p, attr) for p in placements]).ravel()
+
+    quadrant, spatial = stack("quadrant"), stack("spatial")
+    vintage = np.tile([p.vintage_id for p in placements], len(incident_ids))
+    return [
+        pgcopy.fixed(ids, ">i8"),
+        pgcopy.fixed(vintage, ">i2"),
+        pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
+        pgcopy.fixed(spatial, ">i4", spatial != OUTSIDE),
+        pgcopy.labels(stack("method"), METHODS),
+    ]
+
+
+def queue_assignments(queue: bulk.CopyQueue, incident_ids: np.ndarray, placements: list[Placement]):
+    """Queue the ``assignment`` rows of a batch of placed incidents."""
+    queue.submit(
+        "assignment", ASSIGNMENT_COLUMNS, lambda: assignment_fields(incident_ids, placements)
+    )
 
 
 class DailyCounter:
@@ -145,11 +160,11 @@ class DailyCounter:
         out.insert(0, "v", v)
         return out.sort_values(["v", "d"], kind="stable").reset_index(drop=True)
 
-    def write(self, conn: Connection, load_run_id: int) -> int:
-        """Append the totals to ``daily_count`` under ``load_run_id``; return rows written."""
+    def fields(self, load_run_id: int) -> list[pgcopy.Field]:
+        """Encode the totals as ``daily_count`` rows of run ``load_run_id``."""
         t = self.totals()
         quadrant = t["q"].to_numpy()
-        fields = [
+        return [
             pgcopy.fixed(t["v"].to_numpy(), ">i2"),
             pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
             pgcopy.fixed(t["c"].to_numpy(), ">i2"),
@@ -158,7 +173,7 @@ class DailyCounter:
             pgcopy.fixed(t["n_recorded"].to_numpy(), ">i4"),
             pgcopy.fixed(t["n_spatial"].to_numpy(), ">i4"),
         ]
-        columns = ["vintage_id", "quadrant_id", "category_id", "day", "load_run_id",
-                   "n_recorded", "n_spatial"]  # fmt: skip
-        bulk.copy_in(conn, "daily_count", columns, fields)
-        return len(t)
+
+    def queue(self, queue: bulk.CopyQueue, load_run_id: int) -> None:
+        """Queue the totals for appending to ``daily_count``."""
+        queue.submit("daily_count", DAILY_COLUMNS, lambda: self.fields(load_run_id))

@@ -80,10 +80,10 @@ class Records:
     def __len__(self) -> int:
         return len(self.line)
 
-    def take(self, keep: np.ndarray) -> Records:
-        """Return the records where ``keep`` is True."""
-        idx = pa.array(np.flatnonzero(keep))
-        fields = {k: v[keep] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
+    def take(self, rows: np.ndarray) -> Records:
+        """Return the records at positions ``rows``, in that order."""
+        idx = pa.array(rows)
+        fields = {k: v[rows] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
         recorded = None if self.recorded is None else self.recorded.take(idx)
         return Records(**fields, offence=self.offence.take(idx), recorded=recorded)
 
@@ -201,4 +201,4 @@ def read_records(spec: SourceSpec, chunk: Chunk) -> tuple[Records, list[Reject],
                checks.reason[i], checks.detail[i])
         for i in bad
     ]  # fmt: skip
-    return records.take(ok), rejects, int(unreadable - (~ok & times.bad).sum())
+    return records.take(np.flatnonzero(ok)), rejects, int(unreadable - (~ok & times.bad).sum())

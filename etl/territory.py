@@ -106,7 +106,7 @@ def _stored_incidents(conn: Connection) -> pd.DataFrame:
     query = (
         "SELECT i.id, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.recorded_quadrant, "
         "s.recorded_vintage, i.category_id, i.occurred_date FROM incident i "
-        "JOIN source s ON s.id = i.source_id"
+        "JOIN source s ON s.id = i.source_id ORDER BY i.id"
     )
     raw = bulk.copy_out_text(conn, query)
     types = {"id": pa.int64(), "lon": pa.float64(), "lat": pa.float64(),
@@ -129,11 +129,12 @@ def place_stored_incidents(conn: Connection, vintage_id: int, run_id: int) -> in
     recorded = [c if m and isinstance(c, str) else None
                 for c, m in zip(frame["recorded_quadrant"], mine, strict=True)]  # fmt: skip
     placed = placement.place([vintage], lon, lat, recorded, vintage.name)
-    placement.write_assignments(conn, frame["id"].to_numpy(np.int64), placed)
     counter = placement.DailyCounter()
     days = frame["occurred_date"].to_numpy().astype("datetime64[D]")
     counter.add(placed, frame["category_id"].to_numpy(np.int16), days)
-    counter.write(conn, run_id)
+    with bulk.CopyQueue(conn) as queue:
+        placement.queue_assignments(queue, frame["id"].to_numpy(np.int64), placed)
+        counter.queue(queue, run_id)
     return len(frame)
 
 

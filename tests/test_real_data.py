@@ -114,6 +114,11 @@ def test_every_incident_assigned_in_every_vintage(real_db):
             "ON v.id = a.vintage_id WHERE v.name = :v", v=vintage,
         )  # fmt: skip
         assert assigned == incidents
+    repeated = scalar(
+        real_db, "SELECT count(*) FROM (SELECT 1 FROM assignment "
+        "GROUP BY incident_id, vintage_id HAVING count(*) > 1) t",
+    )  # fmt: skip
+    assert repeated == 0
 
 
 def test_fgj_spatial_coverage_of_2023_quadrants(real_db):

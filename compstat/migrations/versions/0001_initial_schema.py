@@ -162,9 +162,12 @@ CREATE TABLE assignment (
     vintage_id smallint NOT NULL,
     quadrant_id integer,
     spatial_quadrant_id integer,
-    method assignment_method NOT NULL,
-    PRIMARY KEY (incident_id, vintage_id)
+    method assignment_method NOT NULL
 );
+-- One row per incident and vintage. The loader guarantees it (each incident is
+-- placed once per vintage, when it is loaded or when the vintage is) and a test
+-- checks it; rows are appended in (incident_id, vintage_id) order, so BRIN finds them.
+CREATE INDEX assignment_incident_idx ON assignment USING brin (incident_id, vintage_id);
 COMMENT ON COLUMN assignment.quadrant_id IS
     'The source''s recorded quadrant when it exists in this vintage, else the spatial one.';
 
