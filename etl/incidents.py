@@ -74,20 +74,36 @@ class KnownKeys:
         return fresh
 
 
-def _occurrence_keys(keys: np.ndarray, counts: Counter[int]) -> np.ndarray:
-    """Make content-hash keys of identical rows distinct: add the occurrence number."""
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    starts = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
-    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
-    occurrence = np.empty(len(keys), np.int64)
-    occurrence[order] = np.arange(len(keys)) - group_start
-    repeated = np.flatnonzero(np.isin(keys, np.fromiter(counts, np.int64, len(counts))))
-    for i in repeated:
-        occurrence[i] += counts[int(keys[i])]
-    for k, n in Counter(keys.tolist()).items() if len(counts) < 10_000 else ():
-        counts[k] += n
-    return keys + occurrence
+class OccurrenceKeys:
+    """Turns content hashes into keys: identical rows get their occurrence number added.
+
+    Counts carry over from chunk to chunk, so the n-th copy of a row gets the same
+    key wherever the file's chunks happen to be cut.
+    """
+
+    def __init__(self) -> None:
+        self.seen = np.zeros(0, np.int64)
+        self.times = np.zeros(0, np.int64)
+
+    def _earlier(self, keys: np.ndarray) -> np.ndarray:
+        if not len(self.seen):
+            return np.zeros(len(keys), np.int64)
+        pos = np.minimum(np.searchsorted(self.seen, keys), len(self.seen) - 1)
+        return np.where(self.seen[pos] == keys, self.times[pos], 0)
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        """Return the keys of a chunk's rows, in order."""
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        starts = np.r_[True, ordered[1:] != ordered[:-1]]
+        group_start = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
+        occurrence = np.empty(len(keys), np.int64)
+        occurrence[order] = np.arange(len(keys)) - group_start
+        occurrence += self._earlier(keys)
+        merged, inverse = np.unique(np.r_[self.seen, keys], return_inverse=True)
+        weights = np.r_[self.times, np.ones(len(keys), np.int64)]
+        self.seen, self.times = merged, np.bincount(inverse, weights).astype(np.int64)
+        return keys + occurrence
 
 
 class IncidentLoad:
@@ -110,7 +126,7 @@ class IncidentLoad:
         self.counter = placement.DailyCounter()
         self.next_id = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM incident")).scalar()
         self.summary = LoadSummary(run_id=run_id)
-        self.repeats: Counter[int] = Counter()
+        self.occurrence_keys = OccurrenceKeys()
         self.unreadable_times = 0
 
     def add_chunk(self, chunk) -> None:
@@ -120,7 +136,7 @@ class IncidentLoad:
         self.unreadable_times += unreadable
         self.summary.read += len(chunk.lines) + len(chunk.rejects)
         if not self.spec.row_id:
-            records.key = _occurrence_keys(records.key, self.repeats)
+            records.key = self.occurrence_keys(records.key)
         fresh = self.keys.fresh(records.key)
         self.summary.duplicates += int((~fresh).sum())
         # in key order, so the unique index on (source_id, source_key) fills page by page

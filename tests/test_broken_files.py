@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from compstat.errors import InputFileError
+from etl import csvstream
 from etl.incidents import load_incidents
 
 HEADER = (
@@ -94,6 +95,16 @@ def test_identical_rows_in_one_file_are_separate_incidents(territory_db, tmp_pat
     row = "TLALPAN,Centro,19.29,-99.17,AMENAZAS,2022-05-01,09:00:00,2022,2"
     summary = load_incidents(territory_db, write(tmp_path, [row, row], "twins.csv.gz"), "fgj")
     assert (summary.loaded, summary.duplicates) == (2, 0)
+
+
+def test_identical_rows_across_chunks_keep_their_own_keys(territory_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(csvstream, "CHUNK_BYTES", 150)
+    row = "TLALPAN,Centro,19.29,-99.17,AMENAZAS,2022-05-02,09:00:00,2022,2"
+    lines = [row, GOOD[0].replace("2021", "2020"), row, row]
+    summary = load_incidents(territory_db, write(tmp_path, lines, "chunks.csv.gz"), "fgj")
+    assert (summary.loaded, summary.duplicates) == (4, 0)
+    again = load_incidents(territory_db, write(tmp_path, [*lines, row], "more.csv.gz"), "fgj")
+    assert (again.loaded, again.duplicates) == (1, 4)
 
 
 @pytest.mark.parametrize(
