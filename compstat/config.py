@@ -38,8 +38,9 @@ def data_dir_from(env: Mapping[str, str]) -> Path | None:
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from environment variables.
 
-    ``DATABASE_URL`` wins over ``COMPSTAT_DATABASE_URL``; both are optional.
+    The more specific ``COMPSTAT_DATABASE_URL`` wins over ``DATABASE_URL`` (as in the
+    web app, whose config reads ``COMPSTAT_*`` variables); both are optional.
     """
     env = os.environ if env is None else env
-    url = env.get("DATABASE_URL") or env.get("COMPSTAT_DATABASE_URL") or None
+    url = env.get("COMPSTAT_DATABASE_URL") or env.get("DATABASE_URL") or None
     return Settings(database_url=url, data_dir=data_dir_from(env))
