@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import sys
@@ -33,6 +34,21 @@ Q2023 = "quadrants/hoyodecrimen_2023/cuadrantes_population_2023.gpkg"
 #: Daily counts in a comparable form: one row per vintage, quadrant code, category code, day.
 DAILY_COLUMNS = ["vintage", "quadrant", "category", "day", "n"]
 OUTSIDE = "(outside)"
+
+
+def code_fingerprint() -> str:
+    """Return a short hash of the project's code (``compstat/``, ``etl/``, ``geo/``).
+
+    Others may edit the loader while a benchmark runs; the fingerprint of each run
+    says which runs measured the same code.
+    """
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for folder in ("compstat", "etl", "geo"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def data_root() -> Path:
@@ -79,6 +95,21 @@ def quiesce(engine: Engine) -> None:
         conn.execute(text("CHECKPOINT"))
 
 
+def wal_position(engine: Engine) -> str:
+    """Return the server's current WAL position (cluster-wide)."""
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT pg_current_wal_lsn()")).scalar_one())
+
+
+def wal_mb_since(engine: Engine, start: str) -> float:
+    """Return the MB of WAL the whole cluster wrote since ``start``."""
+    with engine.connect() as conn:
+        diff = conn.execute(
+            text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:s AS pg_lsn))"), {"s": start}
+        ).scalar_one()
+    return float(diff) / 1e6
+
+
 def peak_rss_mb() -> float:
     """Return this process's peak resident set size in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -99,6 +130,20 @@ def daily_frame(engine: Engine, table: str, count: str) -> pd.DataFrame:
         frame = pd.read_sql(text(query), conn)
     frame["day"] = pd.to_datetime(frame["day"])
     return frame[DAILY_COLUMNS]
+
+
+def relations(engine: Engine, tables: list[str]) -> list[dict]:
+    """Return rows, table bytes and index bytes of each table, as MB."""
+    out = []
+    with engine.connect() as conn:
+        for table in tables:
+            rows, heap, index = conn.execute(
+                text(f"SELECT (SELECT count(*) FROM {table}), pg_table_size('{table}'), "
+                     f"pg_indexes_size('{table}')")
+            ).one()  # fmt: skip
+            out.append({"table": table, "rows": int(rows), "table_mb": heap / 1e6,
+                        "index_mb": index / 1e6})  # fmt: skip
+    return out
 
 
 def scalar(engine: Engine, query: str) -> int:

@@ -100,44 +100,158 @@ def _comparison(results: dict) -> list[str]:
     return lines
 
 
-def _profile(results: dict) -> list[str]:
-    prof = results.get("profile")
-    if not prof:
-        return ["No profile was taken in this run (`--no-profile`)."]
-    total = prof["profiled_s"]
-    lines = [
-        f"One extra run of `load_incidents` under cProfile (its own fresh database, not "
-        f"part of the table above) took {prof['wall_s']:.1f} s wall time. cProfile slows "
-        "Python-level code more than native code, so shares are indicative. It only sees the "
-        "main thread: work that `etl.placement.place` hands to its thread pool shows up as "
-        "that function waiting. Time spent in the server during a `COPY` shows up in the "
-        "psycopg calls that write to or finish the `COPY`.",
-        "",
-        "Call tree under `load_incidents` (cumulative time, callees of at least 1% shown, "
-        "the project's own functions expanded):",
-        "",
-        "| share | seconds | calls | function |",
-        "|--:|--:|--:|---|",
-    ]
-    for node in prof["tree"]:
-        indent = "&nbsp;&nbsp;" * 2 * (node["level"] - 1)
+def _tree_rows(nodes: list[dict]) -> list[str]:
+    lines = ["| share of wall | seconds | calls | function |", "|--:|--:|--:|---|"]
+    for node in nodes:
+        indent = "&nbsp;&nbsp;&nbsp;" * (node["level"] - 1)
         lines.append(
             f"| {node['share']:.0%} | {node['cum_s']:.2f} | {node['calls']:,} "
             f"| {indent}`{node['name']}` |"
         )
+    return lines
+
+
+def _shared_rows(helpers: list[dict]) -> list[str]:
+    if not helpers:
+        return []
+    lines = [
+        "",
+        "Helpers called from several places above (their callees summed over all callers, "
+        "since cProfile cannot split them by caller):",
+        "",
+        *_tree_rows([]),
+    ]
+    for helper in helpers:
+        lines += _tree_rows([{**helper, "level": 1}])[2:]
+        lines += _tree_rows([{**c, "level": 2} for c in helper["callees"]])[2:]
+    return lines
+
+
+def _own_rows(items: list[dict], total: float) -> list[str]:
+    lines = ["| share of wall | own s | calls | function |", "|--:|--:|--:|---|"]
     lines += [
+        f"| {i['own_s'] / total:.0%} | {i['own_s']:.2f} | {i['calls']:,} | `{i['name']}` |"
+        for i in items
+    ]
+    return lines
+
+
+def _profile(results: dict) -> list[str]:
+    prof = results.get("profile")
+    if not prof:
+        return ["No profile was taken in this run (`--no-profile`)."]
+    total, main = prof["profiled_s"], prof["main"]
+    lines = [
+        f"One extra run of `load_incidents` under cProfile, on its own fresh database and not "
+        f"part of the table above, took {prof['wall_s']:.1f} s of wall time. cProfile slows "
+        "Python-level code more than native code, so the shares are indicative. Every thread "
+        "is profiled: the main thread below, then each group of worker threads the loader "
+        "starts. Threads run at the same time, so their seconds overlap and must not be added "
+        "to the main thread's. Shares are of the profiled call's wall time.",
+        "",
+        "### Main thread",
+        "",
+        "Call tree under `load_incidents` (cumulative time; callees with at least 1% shown; "
+        "the project's own functions expanded):",
+        "",
+        *_tree_rows(main["tree"]),
+        *_shared_rows(main["shared"]),
+        "",
+        f"The main thread spends {main['lock_wait_s']:.1f} s "
+        f"({main['lock_wait_s'] / total:.0%}) blocked on locks, i.e. waiting for its worker "
+        f"threads, and {main['server_wait_s']:.1f} s ({main['server_wait_s'] / total:.0%}) in "
+        "psycopg's `wait`, i.e. waiting for the server on its own connection.",
         "",
         "Top functions by own time (excluding callees):",
         "",
-        "| share | own s | calls | function |",
-        "|--:|--:|--:|---|",
+        *_own_rows(main["top_own"], total),
     ]
-    for item in prof["top_own"][:12]:
-        lines.append(
-            f"| {item['own_s'] / total:.0%} | {item['own_s']:.2f} | {item['calls']:,} "
-            f"| `{item['name']}` |"
-        )
+    for group in prof.get("threads", []):
+        busy = group["thread_s"] - group["idle_s"]
+        lines += [
+            "",
+            f"### Threads `{group['name']}`",
+            "",
+            f"{group['threads']} thread(s), {group['thread_s']:.1f} thread-seconds in all, of "
+            f"which {group['idle_s']:.1f} s idle (blocked on a lock or on the work queue) and "
+            f"{group['server_wait_s']:.1f} s in psycopg's `wait` (waiting for the server to "
+            f"take `COPY` data or finish a statement): about {max(busy, 0):.1f} s busy, "
+            "counting the server waits.",
+            "",
+        ]
+        if group["tree"]:
+            lines += [
+                "The project's functions these threads run, and what they call:",
+                "",
+                *_tree_rows(group["tree"]),
+                *_shared_rows(group["shared"]),
+                "",
+            ]
+        lines += ["Top functions by own time:", "", *_own_rows(group["top_own"], total)]
     return lines
+
+
+def _all_runs(results: dict) -> list[str]:
+    lines = [
+        "Every timed run, in the order they ran (pipelines interleaved within each repeat). "
+        "The load average is the machine's 1-minute load just before the timer; this is a "
+        "shared machine with 2 cores, and other work running at the same time (tests, servers, "
+        "other loads on the same PostgreSQL) slows the pipelines down unevenly. WAL MB is the "
+        "write-ahead log the server wrote during the timed part (cluster-wide, so other work on "
+        "the server adds to it): a measure of the physical work each pipeline asks of the "
+        "server. Code is a fingerprint of `compstat/`, `etl/` and `geo/` when the run started.",
+        "",
+        "| run | pipeline | seconds | rows/s | peak RSS MB | WAL MB | load avg | code |",
+        "|--:|---|--:|--:|--:|--:|--:|---|",
+    ]
+    raw = results["raw"]
+    for i in range(results["repeat"]):
+        for name in common.PIPELINES:
+            if name not in raw or i >= len(raw[name]):
+                continue
+            r = raw[name][i]
+            load, wal = r.get("load_1m"), r.get("wal_mb")
+            lines.append(
+                f"| {i + 1} | {name} | {r['seconds']:.2f} | {_rate(r['rows_in'] / r['seconds'])} "
+                f"| {r['peak_rss_mb'] * 1.048576:,.0f} | {'?' if wal is None else f'{wal:,.0f}'} "
+                f"| {'?' if load is None else f'{load:.2f}'} | `{r.get('code', '?')}` |"
+            )
+    return [*lines, ""]
+
+
+def _writes(results: dict) -> list[str]:
+    raw = results["raw"]
+    lines = [
+        "What each pipeline leaves in the database (first run; sizes as PostgreSQL reports "
+        "them, after the load) and the WAL the server wrote while it ran:",
+        "",
+        "| pipeline | table | rows | table MB | index MB | WAL MB (whole run) |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for name in common.PIPELINES:
+        if name not in raw or "relations" not in raw[name][0]:
+            continue
+        first = raw[name][0]
+        for i, rel in enumerate(first["relations"]):
+            wal = f"{first['wal_mb']:,.0f}" if i == 0 and "wal_mb" in first else ""
+            lines.append(
+                f"| {name if i == 0 else ''} | `{rel['table']}` | {rel['rows']:,} "
+                f"| {rel['table_mb']:,.0f} | {rel['index_mb']:,.0f} | {wal} |"
+            )
+    e2e, floor = raw.get("end_to_end"), raw.get("floor")
+    if e2e and floor and "relations" in e2e[0] and "relations" in floor[0]:
+        rows = sum(r["rows"] for r in e2e[0]["relations"])
+        mb = sum(r["table_mb"] + r["index_mb"] for r in e2e[0]["relations"])
+        floor_mb = sum(r["table_mb"] + r["index_mb"] for r in floor[0]["relations"])
+        lines += [
+            "",
+            f"The end-to-end load writes {rows:,} rows and {mb:,.0f} MB of tables and indexes "
+            f"where the floor writes {floor[0]['rows_stored']:,} rows and {floor_mb:,.0f} MB, "
+            f"and the server logs {e2e[0]['wal_mb'] / max(floor[0]['wal_mb'], 1e-9):.0f}x as "
+            "much WAL for it: the floor ratio compares a complete load with the cheapest "
+            "possible write of the same rows.",
+        ]
+    return [*lines, ""]
 
 
 def _textbook_steps(results: dict) -> list[str]:
@@ -167,6 +281,22 @@ def _floor_facts(results: dict) -> list[str]:
     ]
 
 
+def _code_note(results: dict) -> str:
+    codes = [r.get("code") for runs in results["raw"].values() for r in runs]
+    if results.get("profile"):
+        codes.append(results["profile"].get("code"))
+    distinct = list(dict.fromkeys(c for c in codes if c))
+    if len(distinct) == 1:
+        return (
+            f"Every run measured the same code (fingerprint `{distinct[0]}` of `compstat/`, "
+            "`etl/`, `geo/`)."
+        )
+    return (
+        f"**The project's code changed during this run** (fingerprints {', '.join(distinct)}, "
+        "see the table of runs): runs are not all comparable; rerun for a clean measurement."
+    )
+
+
 def render(results: dict) -> str:
     """Return the text of ``docs/performance.md``."""
     m = results["machine"]
@@ -183,9 +313,10 @@ def render(results: dict) -> str:
         "# Performance",
         "",
         "Generated by `make bench` (`python -m bench.run`); rerun it to refresh this file. "
+        f"This version came from `{results['command']}`. "
         "Numbers below were measured in one run on the machine described at the end, on "
         f"{m['date']} at commit {m['commit']}; {runs_note}. The whole run took "
-        f"{results['bench_minutes']:.0f} min.",
+        f"{results['bench_minutes']:.0f} min. {_code_note(results)}",
         "",
         f"Input: `{results['file']}`, {next(iter(found.values()))['rows_in']:,} rows. "
         "Throughput is rows of the file per second of wall time.",
@@ -199,6 +330,8 @@ def render(results: dict) -> str:
         "running the pipeline, including the interpreter and libraries). It excludes the "
         "PostgreSQL server's memory.",
         "",
+        *_all_runs(results),
+        *_writes(results),
         "## What each pipeline does, and what is timed",
         "",
         "Each run is its own process on a fresh database (`compstat_bench_<pipeline>`, created "
@@ -251,7 +384,8 @@ def render(results: dict) -> str:
         "## Notes",
         "",
         "* There are no timing assertions in the test suite; these numbers are measured only "
-        "here. `python -m bench.run --repeat 3` gives best and median over three runs; "
+        "here. `make bench BENCH_REPEAT=3` (or `python -m bench.run --repeat 3`) gives best and "
+        "median over three runs; "
         "`--pipelines end_to_end,floor` reruns a subset (then this file is left alone unless "
         "`--out` is given); `--no-profile` skips the cProfile run.",
         "",

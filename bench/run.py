@@ -13,28 +13,33 @@ before the timer). The parent collects the results, prints a table and writes
 its time goes. Usage::
 
     python -m bench.run [--repeat N] [--pipelines end_to_end,floor] [--no-profile]
+    make bench BENCH_REPEAT=3
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
 import platform
-import pstats
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from sqlalchemy import Engine
 
 from bench import common
+
+if TYPE_CHECKING:
+    from bench.profiling import ThreadProfiler
 
 PIPELINES = common.PIPELINES
 PROFILE_DB = "profile"
@@ -57,37 +62,43 @@ def _setup(db_key: str) -> dict:
     return {"setup_s": seconds}
 
 
+def _timed(engine: Engine, work: Callable, profiler: ThreadProfiler | None = None) -> tuple:
+    """Run ``work()`` after a checkpoint; return its value and what the timer saw."""
+    common.quiesce(engine)
+    wal = common.wal_position(engine)
+    before = {"rss_before_mb": common.peak_rss_mb(), "load_1m": os.getloadavg()[0]}
+    t0 = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    try:
+        value = work()
+    finally:
+        if profiler:
+            profiler.disable()
+    seconds = time.perf_counter() - t0
+    after = {"seconds": seconds, "peak_rss_mb": common.peak_rss_mb(),
+             "wal_mb": common.wal_mb_since(engine, wal)}  # fmt: skip
+    return value, {**before, **after}
+
+
 def _end_to_end(db_key: str, workdir: Path, tag: str, profile: bool) -> dict:
     from etl.incidents import load_incidents
 
     fgj = common.paths()["fgj"]
     engine = common.bench_engine(db_key)
-    common.quiesce(engine)
-    rss_before = common.peak_rss_mb()
-    profiler = cProfile.Profile() if profile else None
-    t0 = time.perf_counter()
-    if profiler:
-        profiler.enable()
-    summary = load_incidents(engine, fgj, "fgj")
-    if profiler:
-        profiler.disable()
-    seconds = time.perf_counter() - t0
-    peak = common.peak_rss_mb()
-    result = {
-        "seconds": seconds, "rows_in": summary.read, "rows_stored": summary.loaded,
-        "duplicates": summary.duplicates, "quarantined": dict(summary.quarantined),
-        "rss_before_mb": rss_before, "peak_rss_mb": peak,
-    }  # fmt: skip
-    if profiler:
-        from bench.profiling import summarise
+    from bench.profiling import ThreadProfiler, summarise
 
-        result["profile"] = summarise(pstats.Stats(profiler), seconds)
+    profiler = ThreadProfiler() if profile else None
+    summary, measured = _timed(engine, lambda: load_incidents(engine, fgj, "fgj"), profiler)
+    result = {"rows_in": summary.read, "rows_stored": summary.loaded,
+              "duplicates": summary.duplicates, "quarantined": dict(summary.quarantined),
+              **measured}  # fmt: skip
+    if profiler:
+        result["profile"] = summarise(profiler, measured["seconds"])
         return result
-    result["stored"] = {
-        "incident": common.scalar(engine, "SELECT count(*) FROM incident"),
-        "assignment": common.scalar(engine, "SELECT count(*) FROM assignment"),
-        "daily_count_rows": common.scalar(engine, "SELECT count(*) FROM daily_count"),
-    }
+    result["relations"] = common.relations(
+        engine, ["incident", "assignment", "daily_count", "quarantine"]
+    )
     daily = common.daily_frame(engine, "daily_count", "n_spatial")
     daily.to_parquet(workdir / f"daily-end_to_end-{tag}.parquet")
     return result
@@ -98,16 +109,11 @@ def _floor(db_key: str, workdir: Path, tag: str) -> dict:
 
     engine = common.bench_engine(db_key)
     payload, facts = floor.prepare(engine, common.paths()["fgj"])
-    common.quiesce(engine)
-    rss_before = common.peak_rss_mb()
-    t0 = time.perf_counter()
-    floor.copy(engine, payload)
-    seconds = time.perf_counter() - t0
-    peak = common.peak_rss_mb()
+    _, measured = _timed(engine, lambda: floor.copy(engine, payload))
     stored = floor.stored_rows(engine)
     if stored != facts["rows_stored"]:
         raise RuntimeError(f"floor: copied {facts['rows_stored']} rows, table holds {stored}")
-    return {**facts, "seconds": seconds, "rss_before_mb": rss_before, "peak_rss_mb": peak}
+    return {**facts, **measured, "relations": common.relations(engine, [floor.TABLE])}
 
 
 def _textbook(db_key: str, workdir: Path, tag: str) -> dict:
@@ -115,19 +121,16 @@ def _textbook(db_key: str, workdir: Path, tag: str) -> dict:
 
     engine = common.bench_engine(db_key)
     textbook.prepare(engine)
-    common.quiesce(engine)
-    rss_before = common.peak_rss_mb()
-    t0 = time.perf_counter()
-    facts = textbook.run(engine, common.paths()["fgj"])
-    seconds = time.perf_counter() - t0
-    peak = common.peak_rss_mb()
+    facts, measured = _timed(engine, lambda: textbook.run(engine, common.paths()["fgj"]))
     daily = common.daily_frame(engine, textbook.DAILY, "n")
     daily.to_parquet(workdir / f"daily-textbook-{tag}.parquet")
-    return {**facts, "seconds": seconds, "rss_before_mb": rss_before, "peak_rss_mb": peak}
+    tables = [textbook.INCIDENT, textbook.ASSIGNMENT, textbook.DAILY]
+    return {**facts, **measured, "relations": common.relations(engine, tables)}
 
 
 def _child(args: argparse.Namespace) -> None:
     workdir = Path(args.workdir)
+    code = common.code_fingerprint()
     if args.setup:
         result = _setup(args.db)
     elif args.one == "end_to_end":
@@ -136,7 +139,7 @@ def _child(args: argparse.Namespace) -> None:
         result = _floor(args.db, workdir, args.tag)
     else:
         result = _textbook(args.db, workdir, args.tag)
-    Path(args.result).write_text(json.dumps(result))
+    Path(args.result).write_text(json.dumps({**result, "code": code}))
 
 
 # --- parent ------------------------------------------------------------------------------------
@@ -253,9 +256,16 @@ def _machine() -> dict:
     }  # fmt: skip
 
 
+def _command(argv: list[str] | None) -> str:
+    given = argv if argv is not None else sys.argv[1:]
+    env = "BENCH_REPEAT=" + os.environ["BENCH_REPEAT"] + " " if "BENCH_REPEAT" in os.environ else ""
+    return " ".join([f"{env}python -m bench.run", *given])
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each pipeline (default 1)")
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")),
+                        help="runs of each pipeline (default 1, or $BENCH_REPEAT)")  # fmt: skip
     parser.add_argument("--pipelines", default=",".join(PIPELINES),
                         help="comma-separated subset of " + ", ".join(PIPELINES))  # fmt: skip
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
@@ -307,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_profile and "end_to_end" in pipelines:
                 profiled = _measure("end_to_end", PROFILE_DB, "profile", workdir, args,
                                     ["--profile"])  # fmt: skip
-                profile = profiled["profile"]
+                profile = {**profiled["profile"], "code": profiled.get("code")}
             comparison = _compare_daily(workdir)
         finally:
             if not args.keep_databases:
@@ -315,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                     embedded.drop_database(common.database_name(key))
     results = {
         "machine": _machine(), "repeat": args.repeat, "file": str(fgj.name),
+        "command": _command(argv),
         "pipelines": {p: _aggregate(r) for p, r in runs.items()}, "raw": runs,
         "comparison": comparison, "profile": profile,
         "bench_minutes": (time.perf_counter() - started) / 60,

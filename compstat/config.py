@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Where the data directory is looked for when ``COMPSTAT_DATA_DIR`` is unset.
-DEFAULT_DATA_DIR = Path("../shared/data")
+#: Where the data directory is looked for when ``COMPSTAT_DATA_DIR`` is unset: beside
+#: the current directory's parent, then beside the checkout this package lives in.
+DEFAULT_DATA_DIRS = (Path("../shared/data"), Path(__file__).resolve().parents[2] / "shared/data")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def data_dir_from(env: Mapping[str, str]) -> Path | None:
     named = env.get("COMPSTAT_DATA_DIR")
     if named:
         return Path(named)
-    return DEFAULT_DATA_DIR.resolve() if DEFAULT_DATA_DIR.is_dir() else None
+    return next((p.resolve() for p in DEFAULT_DATA_DIRS if p.is_dir()), None)
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:

@@ -56,24 +56,25 @@ class OffenceCatalog:
         self.known = {reported: (oid, cid) for reported, oid, cid in rows}
         self.unknown: Counter[str] = Counter()
 
-    def _add(self, reported: str) -> None:
+    def _add(self, texts: list[str]) -> None:
+        """Classify new offence texts and insert them in one statement."""
         self.before_write()
-        code = taxonomy.classify(self.source_code, reported)
-        oid = self.conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM offence")).scalar_one()
-        cid = self.category_ids[code]
-        self.conn.execute(
-            text("INSERT INTO offence VALUES (:id, :s, :r, :c, :v)"),
-            {"id": oid, "s": self.source_id, "r": reported, "c": cid,
-             "v": taxonomy.TAXONOMY_VERSION},
-        )  # fmt: skip
-        self.known[reported] = (oid, cid)
+        first = self.conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM offence")).scalar_one()
+        rows = [
+            {"id": first + i, "s": self.source_id, "r": reported,
+             "c": self.category_ids[taxonomy.classify(self.source_code, reported)],
+             "v": taxonomy.TAXONOMY_VERSION}
+            for i, reported in enumerate(texts)
+        ]  # fmt: skip
+        self.conn.execute(text("INSERT INTO offence VALUES (:id, :s, :r, :c, :v)"), rows)
+        self.known.update({row["r"]: (row["id"], row["c"]) for row in rows})
 
     def lookup(self, offences: pa.Array) -> tuple[pa.Array, pa.Array]:
         """Return offence ids and category ids for an array of cleaned offence texts."""
         distinct = pc.unique(offences).to_pylist()
-        for reported in distinct:
-            if reported not in self.known:
-                self._add(reported)
+        new = [reported for reported in distinct if reported not in self.known]
+        if new:
+            self._add(new)
         position = pc.index_in(offences, value_set=pa.array(distinct))
         oids = pa.array([self.known[r][0] for r in distinct], pa.int32()).take(position)
         cids = pa.array([self.known[r][1] for r in distinct], pa.int16()).take(position)
