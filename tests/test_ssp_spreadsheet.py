@@ -187,7 +187,7 @@ POINT_FILE = Path("cdmx/incidents/ssp_2013_2016/crime-lat-long.csv.zip")
 def data_file(relative: Path) -> Path:
     data_dir = data_dir_from(os.environ)
     if data_dir is None or not (data_dir / relative).is_file():
-        pytest.skip(f"data file {relative} not available")
+        pytest.fail(f"data file {relative} not available (set COMPSTAT_DATA_DIR)")
     return data_dir / relative
 
 

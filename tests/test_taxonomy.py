@@ -97,10 +97,10 @@ FGJ_EXPECTED = [
 
 
 def _data_file(relative: Path) -> Path:
-    """Return a real data file, or skip the test when the data directory is unavailable."""
+    """Return a real data file; a missing data directory fails the test, never skips it."""
     data_dir = data_dir_from(os.environ)
     if data_dir is None or not (data_dir / relative).is_file():
-        pytest.skip(f"real data file {relative} not found (set COMPSTAT_DATA_DIR)")
+        pytest.fail(f"real data file {relative} not found (set COMPSTAT_DATA_DIR)")
     return data_dir / relative
 
 
