@@ -123,7 +123,6 @@ class IncidentLoad:
         self.catalog = OffenceCatalog(conn, self.source_id, spec.code, before_write=queue.wait)
         self.keys = KnownKeys(conn, self.source_id)
         self.vintages = placement.load_vintages(conn)
-        self.counter = placement.DailyCounter()
         self.next_id = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM incident")).scalar()
         self.summary = LoadSummary(run_id=run_id)
         self.occurrence_keys = OccurrenceKeys()
@@ -170,7 +169,11 @@ class IncidentLoad:
             self.vintages, records.lon, records.lat, recorded, self.recorded_vintage
         )
         placement.queue_assignments(self.queue, ids, placed)
-        self.counter.add(placed, categories, records.day)
+        # counted per slice and sent at once, so the server stores counts while the
+        # next slice is parsed; readers sum rows, so a day cut by two slices is fine
+        counter = placement.DailyCounter()
+        counter.add(placed, categories, records.day)
+        counter.queue(self.queue, self.run_id)
         self.summary.loaded += len(records)
 
     def _quarantine(self, rejects: list[Reject]) -> None:
@@ -193,8 +196,7 @@ class IncidentLoad:
         )  # fmt: skip
 
     def finish(self, state: StreamState) -> LoadSummary:
-        """Write the daily counts and close the run."""
-        self.counter.queue(self.queue, self.run_id)
+        """Wait for the queued writes and close the run."""
         self.queue.wait()
         s = self.summary
         s.unknown_offences = self.catalog.unknown

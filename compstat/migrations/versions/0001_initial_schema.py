@@ -195,7 +195,7 @@ CREATE TABLE daily_count (
 CREATE INDEX daily_count_vintage_day_idx ON daily_count USING brin (vintage_id, day);
 COMMENT ON TABLE daily_count IS
     'Incidents per vintage, quadrant (NULL = outside every quadrant), category and day, '
-    'appended by each load; sum over load_run_id for totals.';
+    'appended by each load (a load may add several rows for one key): sum rows for totals.';
 """
 
 
