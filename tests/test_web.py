@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from etl.incidents import load_incidents
-from tests.conftest import fresh_engine
+from tests.conftest import drop, fresh_engine
 from web.app import create_app
 from web.handlers.overview import last_full_year
 from web.i18n import MESSAGES
@@ -310,6 +310,13 @@ def test_unknown_page_is_404(client: FlaskClient) -> None:
 
 def test_empty_database() -> None:
     engine = fresh_engine("compstat_test_web_empty")
+    try:
+        check_empty_page(engine)
+    finally:
+        drop(engine)
+
+
+def check_empty_page(engine) -> None:
     client = create_app({"TESTING": True, "DATABASE_URL": url_of(engine)}).test_client()
     response = client.get("/")
     assert response.status_code == 200
@@ -321,7 +328,6 @@ def test_empty_database() -> None:
     assert data["tables"]["territorio"] == []
     assert {r["source"]: r["incidents"] for r in data["tables"]["incidentes"]} == {
         "ssp": 0, "fgj": 0}  # fmt: skip
-    engine.dispose()
 
 
 def test_unreachable_database_is_503_at_request_time() -> None:
