@@ -114,12 +114,7 @@ class IncidentLoad:
     ) -> None:
         self.conn, self.spec, self.path, self.run_id = conn, spec, path, run_id
         self.queue = queue
-        self.source_id = conn.execute(
-            text("SELECT id FROM source WHERE code = :c"), {"c": spec.code}
-        ).scalar_one()
-        self.recorded_vintage = conn.execute(
-            text("SELECT recorded_vintage FROM source WHERE id = :s"), {"s": self.source_id}
-        ).scalar_one()
+        self.source_id, self.recorded_vintage = _source_row(conn, spec.code)
         self.catalog = OffenceCatalog(conn, self.source_id, spec.code, before_write=queue.wait)
         self.keys = KnownKeys(conn, self.source_id)
         self.vintages = placement.load_vintages(conn)
@@ -211,6 +206,14 @@ class IncidentLoad:
         return s
 
 
+def _source_row(conn: Connection, code: str) -> tuple[int, str | None]:
+    """Return a source's id and the vintage its recorded quadrant ids belong to."""
+    row = conn.execute(
+        text("SELECT id, recorded_vintage FROM source WHERE code = :c"), {"c": code}
+    ).one()
+    return row[0], row[1]
+
+
 def _identical_run(conn: Connection, source: str, sha: str) -> tuple[int, int] | None:
     row = conn.execute(
         text(
@@ -251,9 +254,7 @@ def load_incidents(
             run, read = previous
             note = f"identical file already loaded by run {run}"
             return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note])
-        source_id = conn.execute(
-            text("SELECT id FROM source WHERE code = :c"), {"c": source}
-        ).scalar_one()
+        source_id, _ = _source_row(conn, source)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
         with bulk.CopyQueue(conn) as queue:
             load = IncidentLoad(conn, spec, path, run_id, queue)

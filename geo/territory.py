@@ -8,7 +8,6 @@ exactly. Everything that had to be repaired or normalised is counted in a
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,12 +63,6 @@ def normalise_name(name: str) -> str:
     """Upper-case, trim and collapse spaces; fix known misspellings of sector names."""
     clean = " ".join(str(name).upper().split())
     return SECTOR_SPELLINGS.get(clean, clean)
-
-
-def fold_accents(text: str) -> str:
-    """Return ``text`` without diacritics (Ñ becomes N), for accent-blind matching."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def read_layer(path: str | Path) -> gpd.GeoDataFrame:
@@ -261,13 +254,12 @@ def build_territory(
 
 
 def _add_aliases(quadrants: gpd.GeoDataFrame, aliases: pd.Series, report: TerritoryReport) -> None:
-    extra = quadrants["code"].map(aliases).fillna("").map(lambda s: normalise_name(s) if s else "")
-    for raw_name in set(quadrants["code"].map(aliases).dropna()):
-        if normalise_name(raw_name) != " ".join(raw_name.upper().split()):
-            report.sector_names_normalised[raw_name] = normalise_name(raw_name)
+    """Add another layer's sector name of each quadrant as an alias (normalised, reported)."""
+    named = pd.DataFrame({"alias": quadrants["code"].map(aliases).fillna("")})
+    extra = _sector_names(named, "alias", report)
     quadrants["sector_aliases"] = [
-        sorted(set(current) | ({e} if e and e != name else set()))
-        for current, e, name in zip(
+        sorted(set(current) | ({alias} - {"", name}))
+        for current, alias, name in zip(
             quadrants["sector_aliases"], extra, quadrants["sector_name"], strict=True
         )
     ]
