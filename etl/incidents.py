@@ -115,7 +115,7 @@ class IncidentLoad:
         self.conn, self.spec, self.path, self.run_id = conn, spec, path, run_id
         self.queue = queue
         self.source_id, self.recorded_vintage = _source_row(conn, spec.code)
-        self.catalog = OffenceCatalog(conn, self.source_id, spec.code, before_write=queue.wait)
+        self.catalog = OffenceCatalog(conn, self.source_id, spec.code, write=queue.execute)
         self.keys = KnownKeys(conn, self.source_id)
         self.vintages = placement.load_vintages(conn)
         self.next_id = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM incident")).scalar()
@@ -133,9 +133,7 @@ class IncidentLoad:
             records.key = self.occurrence_keys(records.key)
         fresh = self.keys.fresh(records.key)
         self.summary.duplicates += int((~fresh).sum())
-        # in key order, so the unique index on (source_id, source_key) fills page by page
-        rows = np.flatnonzero(fresh)
-        self._store(records.take(rows[np.argsort(records.key[rows], kind="stable")]))
+        self._store(records.take(np.flatnonzero(fresh)))
         self._quarantine(rejects)
 
     def _store(self, records: Records) -> None:
