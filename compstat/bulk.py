@@ -8,7 +8,7 @@ from concurrent.futures import wait as futures_wait
 
 import numpy as np
 from psycopg import sql
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from compstat import pgcopy
 from compstat.db import driver_connection
@@ -75,6 +75,11 @@ class CopyQueue:
     ) -> None:
         """Queue a ``COPY`` of the fields ``make_fields()`` returns (called in the thread)."""
         job = self.pool.submit(lambda: copy_in(self.conn, table, columns, make_fields()))
+        self.pending.append(job)
+
+    def execute(self, statement: str, rows: list[dict]) -> None:
+        """Queue a SQL statement, run once per parameter row, after the work queued before it."""
+        job = self.pool.submit(lambda: self.conn.execute(text(statement), rows))
         self.pending.append(job)
 
     def wait(self) -> None:

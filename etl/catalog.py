@@ -11,6 +11,9 @@ from sqlalchemy import Connection, text
 
 from compstat import taxonomy
 
+#: Runs one SQL statement with a list of parameter rows.
+Writer = Callable[[str, list[dict]], object]
+
 
 def sync_categories(conn: Connection) -> dict[str, int]:
     """Insert new categories, update names of known ones; return code -> id."""
@@ -37,18 +40,17 @@ class OffenceCatalog:
 
     New texts are classified with the taxonomy and inserted; texts the taxonomy
     does not know go to the catch-all category and are counted in ``unknown``.
+    Ids are numbered here (the caller holds the load lock), so the insert can be
+    handed to ``write`` (by default run at once) without waiting for an answer.
     """
 
     def __init__(
-        self,
-        conn: Connection,
-        source_id: int,
-        source_code: str,
-        before_write: Callable[[], None] = lambda: None,
+        self, conn: Connection, source_id: int, source_code: str, write: Writer | None = None
     ) -> None:
-        self.conn, self.source_id, self.source_code = conn, source_id, source_code
-        self.before_write = before_write
+        self.source_id, self.source_code = source_id, source_code
+        self.write: Writer = write or (lambda sql, rows: conn.execute(text(sql), rows))
         self.category_ids = sync_categories(conn)
+        self.next_id = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM offence")).scalar()
         rows = conn.execute(
             text("SELECT reported, id, category_id FROM offence WHERE source_id = :s"),
             {"s": source_id},
@@ -58,15 +60,14 @@ class OffenceCatalog:
 
     def _add(self, texts: list[str]) -> None:
         """Classify new offence texts and insert them in one statement."""
-        self.before_write()
-        first = self.conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM offence")).scalar_one()
+        first, self.next_id = self.next_id, self.next_id + len(texts)
         rows = [
             {"id": first + i, "s": self.source_id, "r": reported,
              "c": self.category_ids[taxonomy.classify(self.source_code, reported)],
              "v": taxonomy.TAXONOMY_VERSION}
             for i, reported in enumerate(texts)
         ]  # fmt: skip
-        self.conn.execute(text("INSERT INTO offence VALUES (:id, :s, :r, :c, :v)"), rows)
+        self.write("INSERT INTO offence VALUES (:id, :s, :r, :c, :v)", rows)
         self.known.update({row["r"]: (row["id"], row["c"]) for row in rows})
 
     def lookup(self, offences: pa.Array) -> tuple[pa.Array, pa.Array]:
