@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,16 @@ def test_truncated_gzip_loads_what_was_there(territory_db, tmp_path):
     summary = load_incidents(territory_db, cut, "fgj")
     assert any("ends early" in note for note in summary.notes)
     assert summary.read == summary.loaded + summary.duplicates + sum(summary.quarantined.values())
+
+
+def test_concurrent_loads_of_overlapping_files_store_each_row_once(territory_db, tmp_path):
+    # the load lock serialises them; the second reads the first's keys once it gets in
+    rows = [r.replace("2021-03", "2019-11") for r in GOOD[:3]]
+    files = [write(tmp_path, rows[:2], "x.csv.gz"), write(tmp_path, rows[1:], "y.csv.gz")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        summaries = list(pool.map(lambda f: load_incidents(territory_db, f, "fgj"), files))
+    assert sorted((s.loaded, s.duplicates) for s in summaries) == [(1, 1), (2, 0)]
+    with territory_db.connect() as conn:
+        query = "SELECT count(*) FROM incident WHERE occurred_date BETWEEN :a AND :b"
+        stored = conn.execute(text(query), {"a": "2019-11-01", "b": "2019-11-30"}).scalar()
+    assert stored == 3

@@ -121,6 +121,15 @@ def test_every_incident_assigned_in_every_vintage(real_db):
     assert repeated == 0
 
 
+def test_source_keys_stay_unique(real_db):
+    # no index enforces it (migration 0002): the loader must
+    repeated = scalar(
+        real_db, "SELECT count(*) FROM (SELECT 1 FROM incident "
+        "GROUP BY source_id, source_key HAVING count(*) > 1) t",
+    )  # fmt: skip
+    assert repeated == 0
+
+
 def test_fgj_spatial_coverage_of_2023_quadrants(real_db):
     inside = scalar(
         real_db, "SELECT avg((a.spatial_quadrant_id IS NOT NULL)::int) FROM assignment a "
