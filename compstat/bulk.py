@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 
@@ -28,11 +28,18 @@ def copy_in(
     fields : sequence of pgcopy.Field
         One encoded column per name in ``columns``.
     """
+    send(conn, table, columns, pgcopy.encode_chunks(fields))
+
+
+def send(
+    conn: Connection, table: str, columns: Sequence[str], stream: Iterable[bytes | memoryview]
+) -> None:
+    """Append rows to ``table`` from an already encoded binary ``COPY`` stream."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with driver_connection(conn).cursor() as cur, cur.copy(statement) as copy:
-        for piece in pgcopy.encode_chunks(fields):
+        for piece in stream:
             copy.write(piece)
 
 
@@ -58,23 +65,26 @@ def fetch_bigints(conn: Connection, query: str) -> np.ndarray:
 
 
 class CopyQueue:
-    """Runs binary ``COPY`` loads on one connection in a background thread, in order.
+    """Runs binary ``COPY`` loads on one connection in background threads, in order.
 
-    Encoding and sending a chunk overlaps with the caller preparing the next one;
-    the server works on the data meanwhile. The caller must :meth:`wait` before it
-    uses the connection itself, and leaving the ``with`` block waits for the rest.
+    One thread encodes, another sends: the server works on one chunk while the
+    next is encoded and the caller prepares the one after. The caller must
+    :meth:`wait` before it uses the connection itself, and leaving the ``with``
+    block waits for the rest.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
         self.pending: list[Future] = []
 
     def submit(
         self, table: str, columns: Sequence[str], make_fields: Callable[[], Sequence[pgcopy.Field]]
     ) -> None:
-        """Queue a ``COPY`` of the fields ``make_fields()`` returns (called in the thread)."""
-        job = self.pool.submit(lambda: copy_in(self.conn, table, columns, make_fields()))
+        """Queue a ``COPY`` of the fields ``make_fields()`` returns (called in a thread)."""
+        encoded = self.encoder.submit(lambda: list(pgcopy.encode_chunks(make_fields())))
+        job = self.pool.submit(lambda: send(self.conn, table, columns, encoded.result()))
         self.pending.append(job)
 
     def execute(self, statement: str, rows: list[dict]) -> None:
@@ -98,4 +108,5 @@ class CopyQueue:
             else:  # let in-flight COPYs end before the caller rolls back
                 futures_wait(self.pending)
         finally:
+            self.encoder.shutdown(wait=True)
             self.pool.shutdown(wait=True)
