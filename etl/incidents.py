@@ -53,24 +53,49 @@ class LoadSummary:
         }
 
 
+class SortedRuns:
+    """A growing multiset of int64 keys, kept as sorted runs (one per batch added).
+
+    Adding a batch sorts only that batch; looking keys up costs one binary search
+    per run, so a load of a few dozen slices never re-sorts what it already holds.
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, keys: np.ndarray) -> None:
+        """Add ``keys`` (repeats allowed)."""
+        if len(keys):
+            self.runs.append(np.unique(keys, return_counts=True))
+
+    def counts(self, keys: np.ndarray) -> np.ndarray:
+        """Return how many times each of ``keys`` was added before."""
+        order = np.argsort(keys)
+        needles = keys[order]  # sorted needles make the searches cache-friendly
+        found = np.zeros(len(keys), np.int64)
+        for run, times in self.runs:
+            pos = np.minimum(np.searchsorted(run, needles), len(run) - 1)
+            found += np.where(run[pos] == needles, times[pos], 0)
+        total = np.empty_like(found)
+        total[order] = found
+        return total
+
+
 class KnownKeys:
-    """Source keys already stored, plus those seen earlier in this load (kept sorted)."""
+    """Source keys already stored, plus those seen earlier in this load."""
 
     def __init__(self, conn: Connection, source_id: int) -> None:
         query = f"SELECT source_key FROM incident WHERE source_id = {int(source_id)}"
-        self.known = np.sort(bulk.fetch_bigints(conn, query))
+        self.known = SortedRuns()
+        self.known.add(bulk.fetch_bigints(conn, query))
 
     def fresh(self, keys: np.ndarray) -> np.ndarray:
         """Return a mask of keys neither known nor repeated earlier in ``keys``; learn them."""
-        known = np.zeros(len(keys), bool)
-        if len(self.known):
-            pos = np.minimum(np.searchsorted(self.known, keys), len(self.known) - 1)
-            known = self.known[pos] == keys
         _, first = np.unique(keys, return_index=True)
         fresh = np.zeros(len(keys), bool)
         fresh[first] = True
-        fresh &= ~known
-        self.known = np.sort(np.concatenate([self.known, keys[fresh]]))
+        fresh &= self.known.counts(keys) == 0
+        self.known.add(keys[fresh])
         return fresh
 
 
@@ -82,14 +107,7 @@ class OccurrenceKeys:
     """
 
     def __init__(self) -> None:
-        self.seen = np.zeros(0, np.int64)
-        self.times = np.zeros(0, np.int64)
-
-    def _earlier(self, keys: np.ndarray) -> np.ndarray:
-        if not len(self.seen):
-            return np.zeros(len(keys), np.int64)
-        pos = np.minimum(np.searchsorted(self.seen, keys), len(self.seen) - 1)
-        return np.where(self.seen[pos] == keys, self.times[pos], 0)
+        self.seen = SortedRuns()
 
     def __call__(self, keys: np.ndarray) -> np.ndarray:
         """Return the keys of a chunk's rows, in order."""
@@ -99,10 +117,8 @@ class OccurrenceKeys:
         group_start = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
         occurrence = np.empty(len(keys), np.int64)
         occurrence[order] = np.arange(len(keys)) - group_start
-        occurrence += self._earlier(keys)
-        merged, inverse = np.unique(np.r_[self.seen, keys], return_inverse=True)
-        weights = np.r_[self.times, np.ones(len(keys), np.int64)]
-        self.seen, self.times = merged, np.bincount(inverse, weights).astype(np.int64)
+        occurrence += self.seen.counts(keys)
+        self.seen.add(keys)
         return keys + occurrence
 
 
