@@ -94,6 +94,8 @@ def _shapes(fields: Sequence[Field]) -> np.ndarray:
     """Return one integer per row that identifies its shape (the widths of its fields)."""
     key = np.zeros(len(fields[0].width), np.int64)
     for field in fields:
+        if (field.width == field.width[0]).all():
+            continue  # one width (e.g. a NOT NULL number): every row alike
         kinds, code = np.unique(field.width, return_inverse=True)
         key = key * len(kinds) + code
     return key

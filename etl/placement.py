@@ -143,22 +143,23 @@ class DailyCounter:
             self.keys["n_spatial"].append(self._pack(p.vintage_id, p.spatial, category, day))
 
     def totals(self) -> pd.DataFrame:
-        """Return one row per vintage, quadrant, category and day with both counts."""
-        counted = {}
-        for basis, parts in self.keys.items():
-            keys = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-            unique, n = np.unique(keys, return_counts=True)
-            counted[basis] = pd.Series(n, index=unique)
-        frame = pd.DataFrame(counted).fillna(0).astype(np.int64)
-        key = frame.index.to_numpy(np.int64)
+        """Return one row per vintage, quadrant, category and day with both counts.
+
+        Rows are in vintage and day order, the order a BRIN index on them likes.
+        """
+        recorded, spatial = (
+            np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            for parts in self.keys.values()
+        )
+        key, inverse = np.unique(np.r_[recorded, spatial], return_inverse=True)
+        n_recorded = np.bincount(inverse[: len(recorded)], minlength=len(key))
+        n_spatial = np.bincount(inverse[len(recorded) :], minlength=len(key))
         mask = [(1 << 8) - 1, (1 << 21) - 1, (1 << 12) - 1, (1 << 22) - 1]
         v, q, c, d = (np.right_shift(key, s) & m for s, m in zip(self.SHIFTS, mask, strict=True))
-        out = frame.reset_index(drop=True)
-        out.insert(0, "d", self.EPOCH + d)
-        out.insert(0, "c", c)
-        out.insert(0, "q", q - 1)
-        out.insert(0, "v", v)
-        return out.sort_values(["v", "d"], kind="stable").reset_index(drop=True)
+        order = np.lexsort((d, v))
+        columns = {"v": v, "q": q - 1, "c": c, "d": self.EPOCH + d,
+                   "n_recorded": n_recorded, "n_spatial": n_spatial}  # fmt: skip
+        return pd.DataFrame({name: values[order] for name, values in columns.items()})
 
     def fields(self, load_run_id: int) -> list[pgcopy.Field]:
         """Encode the totals as ``daily_count`` rows of run ``load_run_id``."""
