@@ -9,6 +9,7 @@ about row order, so groups are written one after another.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -102,19 +103,23 @@ def _shapes(fields: Sequence[Field]) -> np.ndarray:
 
 
 def _encode_group(fields: Sequence[Field], rows: np.ndarray) -> memoryview:
+    """Encode rows of one shape: a constant template (field count, lengths) plus the values."""
     widths = [int(f.width[rows[0]]) for f in fields]
-    layout = [("count", ">i2")]
-    for j, w in enumerate(widths):
-        layout.append((f"len{j}", ">i4"))
+    template = bytearray(struct.pack(">h", len(fields)))
+    slots = []
+    for field, w in zip(fields, widths, strict=True):
+        template += struct.pack(">i", w)
         if w > 0:
-            layout.append((f"val{j}", f"V{w}"))
-    out = np.empty(len(rows), np.dtype(layout))
-    out["count"] = len(fields)
-    for j, (field, w) in enumerate(zip(fields, widths, strict=True)):
-        out[f"len{j}"] = w
-        if w > 0:
-            taken = np.ascontiguousarray(field.values[rows, :w])
-            out[f"val{j}"] = taken.view(f"V{w}").ravel()
+            slots.append((field, len(template), w))
+            template += bytes(w)
+    out = np.empty((len(rows), len(template)), np.uint8)
+    out[:] = np.frombuffer(bytes(template), np.uint8)
+    whole = len(rows) == len(fields[0].width)  # rows is then 0..n-1: no gather needed
+    for field, offset, w in slots:
+        # one w-byte item per row on both sides: a strided copy of items, not of bytes
+        target = np.ndarray((len(rows),), f"V{w}", out, offset, (len(template),))
+        values = field.values if whole else field.values[rows]
+        target[:] = np.ascontiguousarray(values[:, :w]).view(f"V{w}").ravel()
     return memoryview(out).cast("B")
 
 
