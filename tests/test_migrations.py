@@ -23,13 +23,13 @@ def test_downgrade_and_upgrade_round_trip():
     engine = fresh_engine("compstat_test_migrations")
     try:
         url = engine.url.render_as_string(hide_password=False)
-        assert indexes(engine) == ["incident_pkey"]
+        assert indexes(engine) == ["incident_id_idx"]
         command.downgrade(db.alembic_config(url), "0001")
         assert indexes(engine) == [
             "assignment_incident_idx", "daily_count_vintage_day_idx", "incident_pkey",
             "incident_source_id_source_key_key",
         ]  # fmt: skip
         db.upgrade(url)
-        assert indexes(engine) == ["incident_pkey"]
+        assert indexes(engine) == ["incident_id_idx"]
     finally:
         drop(engine)

@@ -121,13 +121,16 @@ def test_every_incident_assigned_in_every_vintage(real_db):
     assert repeated == 0
 
 
-def test_source_keys_stay_unique(real_db):
-    # no index enforces it (migration 0002): the loader must
+def test_ids_and_source_keys_stay_unique(real_db):
+    # no index enforces either (migration 0002): the loader must
     repeated = scalar(
         real_db, "SELECT count(*) FROM (SELECT 1 FROM incident "
         "GROUP BY source_id, source_key HAVING count(*) > 1) t",
     )  # fmt: skip
     assert repeated == 0
+    with real_db.connect() as conn:
+        ids = conn.execute(text("SELECT count(DISTINCT id), min(id), max(id) FROM incident")).one()
+    assert tuple(ids) == (132_692 + 1_099_353, 1, 132_692 + 1_099_353)
 
 
 def test_fgj_spatial_coverage_of_2023_quadrants(real_db):
