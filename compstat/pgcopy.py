@@ -123,14 +123,19 @@ def _encode_group(fields: Sequence[Field], rows: np.ndarray) -> memoryview:
     return memoryview(out).cast("B")
 
 
+def _groups(shapes: np.ndarray) -> list[np.ndarray]:
+    """Return the rows of each shape; one shape (the common case) needs no sorting."""
+    if (shapes == shapes[0]).all():
+        return [np.arange(len(shapes))]
+    order = np.argsort(shapes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(shapes[order])) + 1)
+
+
 def encode_chunks(fields: Sequence[Field]) -> Iterator[bytes | memoryview]:
     """Yield the binary ``COPY`` stream in pieces (header, one piece per row shape, trailer)."""
     yield HEADER
     if fields and len(fields[0].width):
-        shapes = _shapes(fields)
-        order = np.argsort(shapes, kind="stable")
-        bounds = np.flatnonzero(np.diff(shapes[order])) + 1
-        for group in np.split(order, bounds):
+        for group in _groups(_shapes(fields)):
             yield _encode_group(fields, group)
     yield TRAILER
 
