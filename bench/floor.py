@@ -15,11 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from psycopg import sql
 from sqlalchemy import Engine, text
 
-from compstat import pgcopy
-from compstat.db import driver_connection
+from compstat import bulk, pgcopy
 
 TABLE = "floor_incident"
 COLUMNS = ["id", "lat", "lon", "day", "offence"]
@@ -89,17 +87,10 @@ def prepare(engine: Engine, path: Path) -> tuple[bytes, dict]:
 
 def copy(engine: Engine, payload: bytes) -> None:
     """Timed: one binary ``COPY`` of ``payload`` into the plain table, then commit."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        sql.Identifier(TABLE), sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
-    )
     view = memoryview(payload)
-    with (
-        engine.begin() as conn,
-        driver_connection(conn).cursor() as cur,
-        cur.copy(statement) as stream,
-    ):
-        for start in range(0, len(view), PIECE):
-            stream.write(view[start : start + PIECE])
+    pieces = (view[start : start + PIECE] for start in range(0, len(view), PIECE))
+    with engine.begin() as conn:
+        bulk.send(conn, TABLE, COLUMNS, pieces)
 
 
 def stored_rows(engine: Engine) -> int:

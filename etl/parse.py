@@ -33,17 +33,6 @@ class Parsed:
 MISSING_WORDS = pa.array(["", "NA", "N/A", "NULL", "NAN", "NONE"])
 
 
-def _distinct(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Return the distinct texts of ``values`` (nulls read as ``""``) and each row's index."""
-    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
-    return encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
-
-
-def _spread(parsed: Parsed, rows: np.ndarray) -> Parsed:
-    """Return per-row results from results per distinct text."""
-    return Parsed(parsed.values[rows], parsed.empty[rows], parsed.bad[rows])
-
-
 def _is_missing(values: pa.Array) -> np.ndarray:
     cleaned = pc.utf8_upper(pc.utf8_trim_whitespace(values))
     return pc.is_in(cleaned, value_set=MISSING_WORDS).to_numpy(zero_copy_only=False)
@@ -64,6 +53,19 @@ def _fast_then_slow(values: pa.Array, fast, slow) -> tuple[np.ndarray, np.ndarra
         again, again_ok = slow(values.take(pa.array(rest)))
         parsed[rest], ok[rest] = again, again_ok
     return parsed, ok
+
+
+def _per_distinct(values: pa.Array, fast, slow) -> tuple[Parsed, pa.Array, np.ndarray]:
+    """Parse each distinct text once (see :func:`_fast_then_slow`), then spread to the rows.
+
+    Returns the per-row result, the distinct texts (nulls read as ``""``) and the
+    index of each row's text among them.
+    """
+    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+    texts, rows = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
+    empty = _is_missing(texts)
+    parsed, ok = _fast_then_slow(texts, fast, slow)
+    return Parsed(parsed[rows], empty[rows], (~empty & ~ok)[rows]), texts, rows
 
 
 def _int_field(parts: pa.StructArray, name: str) -> np.ndarray:
@@ -132,11 +134,8 @@ def parse_dates(values: pa.Array) -> tuple[Parsed, pa.Array]:
     time_part : pyarrow.Array
         The time written after the date, or ``""``; used when the time column is empty.
     """
-    texts, rows = _distinct(values)
-    empty = _is_missing(texts)
-    days, ok = _fast_then_slow(texts, _strptime_days, _regex_days)
-    time_part = _time_after_date(texts).take(pa.array(rows))
-    return _spread(Parsed(days, empty, ~empty & ~ok), rows), time_part
+    dates, texts, rows = _per_distinct(values, _strptime_days, _regex_days)
+    return dates, _time_after_date(texts).take(pa.array(rows))
 
 
 def _calendar(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,10 +169,7 @@ def parse_times(values: pa.Array) -> Parsed:
 
     Values are seconds since midnight.
     """
-    texts, rows = _distinct(values)
-    empty = _is_missing(texts)
-    seconds, ok = _fast_then_slow(texts, _strptime_seconds, _regex_seconds)
-    return _spread(Parsed(seconds, empty, ~empty & ~ok), rows)
+    return _per_distinct(values, _strptime_seconds, _regex_seconds)[0]
 
 
 def _cast_numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
