@@ -9,6 +9,7 @@ about row order, so groups are written one after another.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import numpy as np
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
 PG_EPOCH = np.datetime64("2000-01-01", "D")
+#: Up to this many runs of adjacent same-shape rows are encoded run by run, unsorted.
+RUNS_AS_SLICES = 64
 EWKB_POINT = np.dtype(
     [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
 )
@@ -95,16 +98,22 @@ def _shapes(fields: Sequence[Field]) -> np.ndarray:
     """Return one integer per row that identifies its shape (the widths of its fields)."""
     key = np.zeros(len(fields[0].width), np.int64)
     for field in fields:
-        if (field.width == field.width[0]).all():
+        width = field.width + 1  # NULL (-1) becomes 0
+        seen = np.bincount(width)
+        kinds = np.flatnonzero(seen)
+        if len(kinds) == 1:
             continue  # one width (e.g. a NOT NULL number): every row alike
-        kinds, code = np.unique(field.width, return_inverse=True)
-        key = key * len(kinds) + code
+        code = np.zeros(len(seen), np.int64)
+        code[kinds] = np.arange(len(kinds))
+        key = key * len(kinds) + code[width]
     return key
 
 
-def _encode_group(fields: Sequence[Field], rows: np.ndarray) -> memoryview:
+def _encode_group(fields: Sequence[Field], rows: slice | np.ndarray) -> memoryview:
     """Encode rows of one shape: a constant template (field count, lengths) plus the values."""
-    widths = [int(f.width[rows[0]]) for f in fields]
+    first = rows.start if isinstance(rows, slice) else rows[0]
+    n = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+    widths = [int(f.width[first]) for f in fields]
     template = bytearray(struct.pack(">h", len(fields)))
     slots = []
     for field, w in zip(fields, widths, strict=True):
@@ -112,21 +121,28 @@ def _encode_group(fields: Sequence[Field], rows: np.ndarray) -> memoryview:
         if w > 0:
             slots.append((field, len(template), w))
             template += bytes(w)
-    out = np.empty((len(rows), len(template)), np.uint8)
+    out = np.empty((n, len(template)), np.uint8)
     out[:] = np.frombuffer(bytes(template), np.uint8)
-    whole = len(rows) == len(fields[0].width)  # rows is then 0..n-1: no gather needed
     for field, offset, w in slots:
         # one w-byte item per row on both sides: a strided copy of items, not of bytes
-        target = np.ndarray((len(rows),), f"V{w}", out, offset, (len(template),))
-        values = field.values if whole else field.values[rows]
+        target = np.ndarray((n,), f"V{w}", out, offset, (len(template),))
+        values = field.values[rows]  # a view for a slice, a gather for an index array
         target[:] = np.ascontiguousarray(values[:, :w]).view(f"V{w}").ravel()
     return memoryview(out).cast("B")
 
 
-def _groups(shapes: np.ndarray) -> list[np.ndarray]:
-    """Return the rows of each shape; one shape (the common case) needs no sorting."""
-    if (shapes == shapes[0]).all():
-        return [np.arange(len(shapes))]
+def _groups(shapes: np.ndarray) -> list[slice | np.ndarray]:
+    """Return the rows of each shape, as slices where rows of one shape are adjacent.
+
+    A stream of few runs (one shape, or rows already ordered by shape) needs no
+    sorting and no gathering; otherwise rows are sorted by shape.
+    """
+    cuts = np.flatnonzero(shapes[1:] != shapes[:-1]) + 1
+    if len(cuts) < RUNS_AS_SLICES:
+        bounds = [0, *cuts.tolist(), len(shapes)]
+        return [slice(a, b) for a, b in itertools.pairwise(bounds)]
+    if shapes.max() < 1 << 16:
+        shapes = shapes.astype(np.uint16)  # NumPy's stable sort of 16-bit ints is a radix sort
     order = np.argsort(shapes, kind="stable")
     return np.split(order, np.flatnonzero(np.diff(shapes[order])) + 1)
 

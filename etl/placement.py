@@ -114,6 +114,13 @@ def queue_assignments(queue: bulk.CopyQueue, incident_ids: np.ndarray, placement
     )
 
 
+def _spread(key: np.ndarray, some: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Return ``counts`` of the sorted keys ``some`` placed at their positions in ``key``."""
+    out = np.zeros(len(key), np.int64)
+    out[np.searchsorted(key, some)] = counts
+    return out
+
+
 class DailyCounter:
     """Accumulates incidents by vintage, quadrant, category and day, for both bases.
 
@@ -142,32 +149,40 @@ class DailyCounter:
             self.keys["n_recorded"].append(self._pack(p.vintage_id, p.quadrant, category, day))
             self.keys["n_spatial"].append(self._pack(p.vintage_id, p.spatial, category, day))
 
-    def totals(self) -> pd.DataFrame:
-        """Return one row per vintage, quadrant, category and day (in that order), both counts."""
-        recorded, spatial = (
-            np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    def totals(self) -> dict[str, np.ndarray]:
+        """Return one row per vintage, quadrant, category and day (in that order), both counts.
+
+        The columns are ``v``, ``q`` (:data:`OUTSIDE` for no quadrant), ``c``, ``d``
+        (``datetime64[D]``), ``n_recorded`` and ``n_spatial``.
+        """
+        (key_r, n_r), (key_s, n_s) = (
+            np.unique(np.concatenate(parts) if parts else np.zeros(0, np.int64),
+                      return_counts=True)
             for parts in self.keys.values()
-        )
-        key, inverse = np.unique(np.r_[recorded, spatial], return_inverse=True)
-        n_recorded = np.bincount(inverse[: len(recorded)], minlength=len(key))
-        n_spatial = np.bincount(inverse[len(recorded) :], minlength=len(key))
+        )  # fmt: skip
+        if np.array_equal(key_r, key_s):  # no recorded quadrants: both bases agree
+            key = key_r
+        else:
+            both = np.sort(np.concatenate([key_r, key_s]))  # np.union1d hashes: slower
+            key = both[np.r_[True, both[1:] != both[:-1]]]
+            n_r, n_s = _spread(key, key_r, n_r), _spread(key, key_s, n_s)
         mask = [(1 << 8) - 1, (1 << 21) - 1, (1 << 12) - 1, (1 << 22) - 1]
         v, q, c, d = (np.right_shift(key, s) & m for s, m in zip(self.SHIFTS, mask, strict=True))
-        return pd.DataFrame({"v": v, "q": q - 1, "c": c, "d": self.EPOCH + d,
-                             "n_recorded": n_recorded, "n_spatial": n_spatial})  # fmt: skip
+        return {"v": v, "q": q - 1, "c": c, "d": self.EPOCH + d,
+                "n_recorded": n_r, "n_spatial": n_s}  # fmt: skip
 
     def fields(self, load_run_id: int) -> list[pgcopy.Field]:
         """Encode the totals as ``daily_count`` rows of run ``load_run_id``."""
         t = self.totals()
-        quadrant = t["q"].to_numpy()
+        quadrant = t["q"]
         return [
-            pgcopy.fixed(t["v"].to_numpy(), ">i2"),
+            pgcopy.fixed(t["v"], ">i2"),
             pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
-            pgcopy.fixed(t["c"].to_numpy(), ">i2"),
-            pgcopy.dates(t["d"].to_numpy()),
-            pgcopy.fixed(np.full(len(t), load_run_id), ">i4"),
-            pgcopy.fixed(t["n_recorded"].to_numpy(), ">i4"),
-            pgcopy.fixed(t["n_spatial"].to_numpy(), ">i4"),
+            pgcopy.fixed(t["c"], ">i2"),
+            pgcopy.dates(t["d"]),
+            pgcopy.fixed(np.full(len(quadrant), load_run_id), ">i4"),
+            pgcopy.fixed(t["n_recorded"], ">i4"),
+            pgcopy.fixed(t["n_spatial"], ">i4"),
         ]
 
     def queue(self, queue: bulk.CopyQueue, load_run_id: int) -> None:

@@ -80,3 +80,22 @@ def test_binary_copy_round_trip(territory_db):
         (3, "2020-02-29", "23:59:59", "", "POINT(-99.1 19.4)", "uno"),
         (4, "2020-02-29", None, "xyz", "POINT(-99.1 19.4)", None),
     ]
+
+
+def test_binary_copy_of_interleaved_row_shapes(territory_db):
+    # more runs of alternating NULLs than pgcopy encodes run by run: rows are grouped
+    n = 4 * pgcopy.RUNS_AS_SLICES + 3
+    ids = np.arange(n)
+    quadrant = np.where(ids % 3 == 0, -1, ids)
+    fields = [
+        pgcopy.fixed(ids, ">i8"),
+        pgcopy.fixed(quadrant, ">i4", quadrant >= 0),
+        pgcopy.labels(ids % 2, ["spatial", "recorded"]),
+    ]
+    assert len(pgcopy._groups(pgcopy._shapes(fields))) == 4
+    with territory_db.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE shapes (i bigint, q integer, m text)"))
+        bulk.copy_in(conn, "shapes", ["i", "q", "m"], fields)
+        rows = conn.execute(text("SELECT i, q, m FROM shapes ORDER BY i")).all()
+    expected = [(i, None if i % 3 == 0 else i, ["spatial", "recorded"][i % 2]) for i in range(n)]
+    assert [tuple(r) for r in rows] == expected
