@@ -19,9 +19,13 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def _words(raw: bytes) -> list[np.ndarray]:
-    """Little-endian 8-byte words of ``raw`` starting at each byte offset 0..7."""
+    """Return the 8-byte words of ``raw`` from each byte offset 0..7, as opaque ``V8`` items.
+
+    Seven of the eight are unaligned; gathering them as ``V8`` with ``np.take`` copies
+    each item whole and is about 3x faster than indexing an unaligned ``uint64`` view.
+    """
     padded = raw + b"\0" * 16
-    return [np.frombuffer(padded, "<u8", count=(len(padded) - r) // 8, offset=r) for r in range(8)]
+    return [np.frombuffer(padded, "V8", count=(len(padded) - r) // 8, offset=r) for r in range(8)]
 
 
 def _fold(words: np.ndarray, base: np.ndarray, lengths: np.ndarray, seed: np.ndarray):
@@ -30,11 +34,19 @@ def _fold(words: np.ndarray, base: np.ndarray, lengths: np.ndarray, seed: np.nda
     descending = -lengths
     for step in range(-(-int(lengths.max(initial=0)) // 8)):
         k = int(np.searchsorted(descending, -8 * step, "left"))  # lines longer than 8*step
-        word = words[base[:k] + step]
+        word = np.take(words, base[:k] + step).view("<u8")
         left = np.minimum(lengths[:k] - 8 * step, 8).astype(np.uint64)
         word &= np.where(left == 8, _ALL, (np.uint64(1) << (left * np.uint64(8))) - np.uint64(1))
         h[:k] = _mix(h[:k] * _MULT + word)
     return h
+
+
+def _longest_first(lengths: np.ndarray) -> np.ndarray:
+    """Return the order of ``lengths`` from longest to shortest, ties in input order."""
+    if len(lengths) and lengths.max() < 1 << 15:
+        # NumPy's stable sort of 16-bit ints is a radix sort
+        return np.argsort(-lengths.astype(np.int16), kind="stable")
+    return np.argsort(-lengths, kind="stable")
 
 
 def hash_lines(raw: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -52,7 +64,7 @@ def hash_lines(raw: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         for r in range(8):
             group = np.flatnonzero(starts % 8 == r)
-            group = group[np.argsort(-lengths[group], kind="stable")]
+            group = group[_longest_first(lengths[group])]
             seed = lengths[group].astype(np.uint64) ^ _SEED
             out[group] = _fold(words[r], starts[group] // 8, lengths[group], seed)
         return _mix(out).view(np.int64)
