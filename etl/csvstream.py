@@ -8,22 +8,28 @@ never silently skipped.
 
 from __future__ import annotations
 
-import gzip
+import contextlib
 import io
+import queue
+import threading
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from isal import igzip_lib, isal_zlib
 
 from compstat.errors import InputFileError
 
 CHUNK_BYTES = 16 << 20
+#: What a damaged compressed stream raises while it is read.
+STREAM_ERRORS = (EOFError, OSError, zlib.error, isal_zlib.error)
+T = TypeVar("T")
 
 
 @dataclass
@@ -83,7 +89,87 @@ class StreamState:
     notes: list[str] = field(default_factory=list)
 
 
-def open_binary(path: Path) -> IO[bytes]:
+class GzipReader:
+    """Read a gzip file (every member) through ISA-L, about 3x faster than zlib.
+
+    A file cut short still gives every byte that was decompressed before the cut;
+    only then does :meth:`read` raise ``EOFError``, so a truncated download loads
+    what it holds.
+    """
+
+    BLOCK = 1 << 20  # compressed bytes read at a time
+    OUT = 4 << 20  # decompressed bytes asked for at a time
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("rb")
+        self.member = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+        self.feed = b""
+        self.pending = b""
+        self.ended = False
+        self.error: EOFError | None = None
+
+    def _next_member(self) -> None:
+        """Start the next member of a concatenated file, or end at the file's end."""
+        self.feed = self.member.unused_data or self.file.read(self.BLOCK)
+        if self.feed[:2] == b"\x1f\x8b":
+            self.member = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+        else:  # the end, or trailing bytes that are not gzip: ignored, like gzip does
+            self.ended = True
+
+    def _decompress_some(self) -> bytes:
+        if self.member.eof:
+            self._next_member()
+            return b""
+        if self.member.needs_input:
+            data, self.feed = self.feed or self.file.read(self.BLOCK), b""
+            if not data:
+                self.ended = True
+                self.error = EOFError("the gzip stream ends before its end marker")
+                return b""
+            return self.member.decompress(data, self.OUT)
+        return self.member.decompress(b"", self.OUT)
+
+    def _fill(self, size: int) -> None:
+        """Decompress until more than ``size - OUT`` bytes are pending or the input ends."""
+        pieces, have = [self.pending], len(self.pending)
+        while have + self.OUT <= size and not self.ended:
+            piece = self._decompress_some()
+            pieces.append(piece)
+            have += len(piece)
+        self.pending = b"".join(pieces)
+
+    def _take(self, size: int) -> bytes:
+        if size >= len(self.pending):
+            out, self.pending = self.pending, b""
+        else:
+            out, self.pending = self.pending[:size], self.pending[size:]
+        if not out and self.error is not None:
+            raise self.error
+        return out
+
+    def read(self, size: int) -> bytes:
+        """Return up to ``size`` bytes (``size`` at least :attr:`OUT`); ``b""`` at the end."""
+        self._fill(max(size, self.OUT))
+        return self._take(size)
+
+    def readline(self) -> bytes:
+        """Return the next line, with its newline if it has one."""
+        while (end := self.pending.find(b"\n")) < 0 and not self.ended:
+            self._fill(len(self.pending) + self.OUT)
+        return self._take(len(self.pending) if end < 0 else end + 1)
+
+    def close(self) -> None:
+        """Close the underlying file."""
+        self.file.close()
+
+    def __enter__(self) -> GzipReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_binary(path: Path) -> IO[bytes] | GzipReader:
     """Open ``path`` for reading decompressed bytes (``.gz``, ``.zip`` or plain)."""
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
@@ -91,7 +177,7 @@ def open_binary(path: Path) -> IO[bytes]:
         with path.open("rb") as probe:
             magic = probe.read(4)
         if magic[:2] == b"\x1f\x8b":
-            return gzip.open(path, "rb")
+            return GzipReader(path)
         if magic == b"PK\x03\x04":
             archive = zipfile.ZipFile(path)
             members = [n for n in archive.namelist() if n.lower().endswith((".csv", ".txt"))]
@@ -103,23 +189,23 @@ def open_binary(path: Path) -> IO[bytes]:
         raise InputFileError(f"{path}: cannot open: {exc}") from exc
 
 
-def _read_header(stream: IO[bytes], path: Path) -> bytes:
+def _read_header(stream: IO[bytes] | GzipReader, path: Path) -> bytes:
     try:
         header = stream.readline()
-    except (OSError, EOFError, zlib.error) as exc:
+    except STREAM_ERRORS as exc:
         raise InputFileError(f"{path}: cannot read: {exc}") from exc
     if not header.strip():
         raise InputFileError(f"{path}: the file is empty (no header line)")
     return header
 
 
-def _slices(stream: IO[bytes], state: StreamState, path: Path) -> Iterator[bytes]:
+def _slices(stream: IO[bytes] | GzipReader, state: StreamState, path: Path) -> Iterator[bytes]:
     """Yield pieces of the stream that end on a line boundary."""
     carry = b""
     while True:
         try:
             block = stream.read(CHUNK_BYTES)
-        except (EOFError, OSError, zlib.error) as exc:
+        except STREAM_ERRORS as exc:
             state.notes.append(f"{path.name}: the file ends early ({exc}); read what was there")
             block = b""
         if not block:
@@ -232,3 +318,50 @@ def _chunk(header: bytes, raw: bytes, names: list[str], first_line: int) -> Chun
             "supported (records and lines do not match)"
         )
     return Chunk(table, lines, rejects, raw, starts, first_line)
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Yield ``items``, produced in a background thread up to ``depth`` items ahead.
+
+    Decompression, Arrow's parser and NumPy release the GIL, so the next chunk is
+    read while the caller works on this one. An exception in the producer is raised
+    in the caller at the position it occurred; closing the iterator early stops the
+    producer after the item it is on.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        source = iter(items)
+        try:
+            for item in source:
+                handoff.put((item, None))
+                if stop.is_set():
+                    return
+            handoff.put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            handoff.put((_DONE, exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # a generator's open file is closed in this thread
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.05)
+        worker.join()

@@ -7,7 +7,8 @@ already stored, or quarantined with its reason, and the summary says how many.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +20,11 @@ from compstat.db import transaction
 from compstat.errors import InvalidQueryError
 from etl import placement, runs
 from etl.catalog import OffenceCatalog
-from etl.csvstream import Reject, StreamState, stream_csv
+from etl.csvstream import Chunk, Reject, StreamState, read_ahead, stream_csv
+from etl.keys import KeyCounts, OccurrenceKeys, first_unseen
 from etl.sources import SOURCES, Records, SourceSpec, read_records
+
+Checked = tuple[Records, list[Reject], int]
 
 INCIDENT_COLUMNS = [
     "id", "source_id", "load_run_id", "source_key", "source_row", "occurred_date",
@@ -53,73 +57,16 @@ class LoadSummary:
         }
 
 
-class SortedRuns:
-    """A growing multiset of int64 keys, kept as sorted runs (one per batch added).
-
-    Adding a batch sorts only that batch; looking keys up costs one binary search
-    per run, so a load of a few dozen slices never re-sorts what it already holds.
-    """
-
-    def __init__(self) -> None:
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def add(self, keys: np.ndarray) -> None:
-        """Add ``keys`` (repeats allowed)."""
-        if len(keys):
-            self.runs.append(np.unique(keys, return_counts=True))
-
-    def counts(self, keys: np.ndarray) -> np.ndarray:
-        """Return how many times each of ``keys`` was added before."""
-        order = np.argsort(keys)
-        needles = keys[order]  # sorted needles make the searches cache-friendly
-        found = np.zeros(len(keys), np.int64)
-        for run, times in self.runs:
-            pos = np.minimum(np.searchsorted(run, needles), len(run) - 1)
-            found += np.where(run[pos] == needles, times[pos], 0)
-        total = np.empty_like(found)
-        total[order] = found
-        return total
-
-
 class KnownKeys:
     """Source keys already stored, plus those seen earlier in this load."""
 
     def __init__(self, conn: Connection, source_id: int) -> None:
         query = f"SELECT source_key FROM incident WHERE source_id = {int(source_id)}"
-        self.known = SortedRuns()
-        self.known.add(bulk.fetch_bigints(conn, query))
+        self.known = KeyCounts(bulk.fetch_bigints(conn, query))
 
     def fresh(self, keys: np.ndarray) -> np.ndarray:
         """Return a mask of keys neither known nor repeated earlier in ``keys``; learn them."""
-        _, first = np.unique(keys, return_index=True)
-        fresh = np.zeros(len(keys), bool)
-        fresh[first] = True
-        fresh &= self.known.counts(keys) == 0
-        self.known.add(keys[fresh])
-        return fresh
-
-
-class OccurrenceKeys:
-    """Turns content hashes into keys: identical rows get their occurrence number added.
-
-    Counts carry over from chunk to chunk, so the n-th copy of a row gets the same
-    key wherever the file's chunks happen to be cut.
-    """
-
-    def __init__(self) -> None:
-        self.seen = SortedRuns()
-
-    def __call__(self, keys: np.ndarray) -> np.ndarray:
-        """Return the keys of a chunk's rows, in order."""
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
-        starts = np.r_[True, ordered[1:] != ordered[:-1]]
-        group_start = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
-        occurrence = np.empty(len(keys), np.int64)
-        occurrence[order] = np.arange(len(keys)) - group_start
-        occurrence += self.seen.counts(keys)
-        self.seen.add(keys)
-        return keys + occurrence
+        return first_unseen(keys, self.known)
 
 
 class IncidentLoad:
@@ -139,9 +86,9 @@ class IncidentLoad:
         self.occurrence_keys = OccurrenceKeys()
         self.unreadable_times = 0
 
-    def add_chunk(self, chunk) -> None:
-        """Check, deduplicate and store one chunk."""
-        records, rejects, unreadable = read_records(self.spec, chunk)
+    def add_chunk(self, chunk: Chunk, checked: Checked) -> None:
+        """Deduplicate and store one chunk, whose rows :func:`read_records` checked."""
+        records, rejects, unreadable = checked
         rejects = chunk.rejects + rejects
         self.unreadable_times += unreadable
         self.summary.read += len(chunk.lines) + len(chunk.rejects)
@@ -221,6 +168,12 @@ class IncidentLoad:
         return s
 
 
+def _checked(spec: SourceSpec, chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, Checked]]:
+    """Pair each chunk with its checked records (a pure step, so it may run ahead)."""
+    for chunk in chunks:
+        yield chunk, read_records(spec, chunk)
+
+
 def _source_row(conn: Connection, code: str) -> tuple[int, str | None]:
     """Return a source's id and the vintage its recorded quadrant ids belong to."""
     row = conn.execute(
@@ -271,10 +224,13 @@ def load_incidents(
             return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note])
         source_id, _ = _source_row(conn, source)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
-        with bulk.CopyQueue(conn) as queue:
+        # chunks are read and checked one ahead, in a thread; the first while the load
+        # reads the stored keys and builds the quadrant grids
+        chunks = read_ahead(_checked(spec, stream_csv(path, spec.required, state)))
+        with bulk.CopyQueue(conn) as queue, closing(chunks):
             load = IncidentLoad(conn, spec, path, run_id, queue)
-            for chunk in stream_csv(path, spec.required, state):
-                load.add_chunk(chunk)
+            for chunk, checked in chunks:
+                load.add_chunk(chunk, checked)
                 if progress:
                     progress(load.summary.read)
             return load.finish(state)
