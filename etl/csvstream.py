@@ -27,6 +27,9 @@ from isal import igzip_lib, isal_zlib
 from compstat.errors import InputFileError
 
 CHUNK_BYTES = 16 << 20
+#: The first slice is this small, and each next one twice as big up to CHUNK_BYTES, so the
+#: database gets its first rows while the rest of the file is still being read.
+FIRST_CHUNK_BYTES = 1 << 20
 #: What a damaged compressed stream raises while it is read.
 STREAM_ERRORS = (EOFError, OSError, zlib.error, isal_zlib.error)
 T = TypeVar("T")
@@ -49,7 +52,7 @@ class Chunk:
     Attributes
     ----------
     table : pyarrow.Table
-        Every column as a string.
+        The required columns, as strings.
     lines : numpy.ndarray
         File line number (header = 1) of each record.
     rejects : list of Reject
@@ -202,9 +205,11 @@ def _read_header(stream: IO[bytes] | GzipReader, path: Path) -> bytes:
 def _slices(stream: IO[bytes] | GzipReader, state: StreamState, path: Path) -> Iterator[bytes]:
     """Yield pieces of the stream that end on a line boundary."""
     carry = b""
+    size = FIRST_CHUNK_BYTES
     while True:
         try:
-            block = stream.read(CHUNK_BYTES)
+            block = stream.read(size)
+            size = min(2 * size, CHUNK_BYTES)
         except STREAM_ERRORS as exc:
             state.notes.append(f"{path.name}: the file ends early ({exc}); read what was there")
             block = b""
@@ -237,7 +242,40 @@ def _nonblank(raw: bytes, starts: np.ndarray) -> np.ndarray:
     return ~blank
 
 
-def _parse(header: bytes, raw: bytes, names: list[str]) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
+@dataclass(frozen=True)
+class Columns:
+    """The header as Arrow reads it, and the columns a load keeps.
+
+    Attributes
+    ----------
+    in_file : list of str
+        Every column name as written (Arrow strips a BOM and quotes).
+    kept : list of str
+        The names of the required columns as written.
+    names : list of str
+        Their names without surrounding blanks, which the table's columns get.
+    """
+
+    in_file: list[str]
+    kept: list[str]
+    names: list[str]
+
+
+def _columns(header: bytes, required: list[str], path: Path) -> Columns:
+    try:
+        in_file = pacsv.read_csv(io.BytesIO(header)).column_names
+    except pa.ArrowInvalid as exc:
+        raise InputFileError(f"{path}: line 1: unreadable header: {exc}") from exc
+    clean = [n.strip() for n in in_file]
+    missing = [c for c in required if c not in clean]
+    if missing:
+        raise InputFileError(f"{path}: line 1: header lacks columns {missing}; found {clean}")
+    kept = [n for n, c in zip(in_file, clean, strict=True) if c in required]
+    return Columns(in_file, kept, [n.strip() for n in kept])
+
+
+def _parse(raw: bytes, columns: Columns) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
+    """Parse the required columns of a slice as strings; rows of the wrong width are set aside."""
     invalid: list[pacsv.InvalidRow] = []
 
     def handler(row: pacsv.InvalidRow) -> str:
@@ -245,16 +283,19 @@ def _parse(header: bytes, raw: bytes, names: list[str]) -> tuple[pa.Table, list[
         return "skip"
 
     table = pacsv.read_csv(
-        io.BytesIO(header + raw),
-        read_options=pacsv.ReadOptions(use_threads=True, block_size=4 << 20),
+        io.BytesIO(raw),
+        read_options=pacsv.ReadOptions(
+            column_names=columns.in_file, use_threads=True, block_size=4 << 20
+        ),
         parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
         convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
+            include_columns=columns.kept,
+            column_types=dict.fromkeys(columns.kept, pa.string()),
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
-    return table, invalid
+    return table.rename_columns(columns.names), invalid
 
 
 def _locate_rejects(
@@ -294,20 +335,17 @@ def stream_csv(path: str | Path, required: list[str], state: StreamState) -> Ite
     """
     path = Path(path)
     with open_binary(path) as stream:
-        header = _read_header(stream, path)
-        names = [n.strip().strip('"') for n in header.decode("utf-8-sig").strip().split(",")]
-        missing = [c for c in required if c not in names]
-        if missing:
-            raise InputFileError(f"{path}: line 1: header lacks columns {missing}; found {names}")
+        columns = _columns(_read_header(stream, path), required, path)
         first_line = 2
         for raw in _slices(stream, state, path):
-            yield _chunk(header, raw, names, first_line)
-            first_line += raw.count(b"\n")
+            chunk = _chunk(raw, columns, first_line)
+            yield chunk
+            first_line += len(chunk.starts)
 
 
-def _chunk(header: bytes, raw: bytes, names: list[str], first_line: int) -> Chunk:
+def _chunk(raw: bytes, columns: Columns, first_line: int) -> Chunk:
     starts = _line_starts(raw)
-    table, invalid = _parse(header, raw, names)
+    table, invalid = _parse(raw, columns)
     rejects = _locate_rejects(invalid, raw, starts, first_line)
     candidates = first_line + np.flatnonzero(_nonblank(raw, starts))
     rejected = np.array(sorted(r.line for r in rejects), dtype=np.int64)

@@ -188,8 +188,11 @@ def _regex_numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def parse_numbers(values: pa.Array) -> Parsed:
     """Parse decimal numbers; ``NA``, ``NULL`` and blanks are empty."""
-    empty = _is_missing(values)
     parsed, ok = _fast_then_slow(values, _cast_numbers, _regex_numbers)
+    empty = np.zeros(len(values), bool)
+    unread = np.flatnonzero(~ok)  # a number is never a missing word: test only the rest
+    if len(unread):
+        empty[unread] = _is_missing(values.take(pa.array(unread)))
     return Parsed(np.where(ok, parsed, np.nan), empty, ~empty & ~ok)
 
 

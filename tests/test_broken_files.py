@@ -99,6 +99,7 @@ def test_identical_rows_in_one_file_are_separate_incidents(territory_db, tmp_pat
 
 
 def test_identical_rows_across_chunks_keep_their_own_keys(territory_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(csvstream, "FIRST_CHUNK_BYTES", 150)
     monkeypatch.setattr(csvstream, "CHUNK_BYTES", 150)
     row = "TLALPAN,Centro,19.29,-99.17,AMENAZAS,2022-05-02,09:00:00,2022,2"
     lines = [row, GOOD[0].replace("2021", "2020"), row, row]

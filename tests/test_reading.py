@@ -8,7 +8,8 @@ import zlib
 
 import pytest
 
-from etl.csvstream import GzipReader, read_ahead
+from etl import csvstream
+from etl.csvstream import GzipReader, StreamState, read_ahead, stream_csv
 
 TEXT = b"".join(b"%d,line %d\n" % (i, i) for i in range(5000))
 
@@ -84,3 +85,28 @@ def test_read_ahead_stops_and_closes_the_producer_when_the_consumer_stops():
     items.close()
     assert closed.wait(5)
     assert not any(t.name == "read-ahead" and t.is_alive() for t in threading.enumerate())
+
+
+def test_stream_keeps_the_required_columns_under_their_clean_names(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes('\ufeff"a", b ,c\n1,2,3\n4,5,6\n'.encode())
+    chunks = list(stream_csv(path, ["a", "b"], StreamState()))
+    assert len(chunks) == 1
+    assert chunks[0].table.to_pydict() == {"a": ["1", "4"], "b": ["2", "5"]}
+    assert chunks[0].lines.tolist() == [2, 3]
+
+
+def test_slices_grow_from_the_first_size_to_the_chunk_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvstream, "FIRST_CHUNK_BYTES", 100)
+    monkeypatch.setattr(csvstream, "CHUNK_BYTES", 400)
+    path = tmp_path / "many.csv"
+    body = TEXT[: TEXT.index(b"\n", 3000) + 1]
+    path.write_bytes(b"a,b\n" + body)
+    chunks = list(stream_csv(path, ["a", "b"], StreamState()))
+    sizes = [len(c.raw) for c in chunks]
+    longest = max(len(line) for line in body.splitlines(keepends=True))
+    # each slice is the bytes read plus the partial line the previous one left over
+    assert sizes[0] <= 100 and sizes[1] <= 200 + longest
+    assert 300 < max(sizes) <= 400 + longest
+    assert b"".join(c.raw for c in chunks) == body
+    assert chunks[-1].first_line + len(chunks[-1].starts) - 2 == body.count(b"\n")
