@@ -129,7 +129,7 @@ class IncidentLoad:
         # next slice is parsed; readers sum rows, so a day cut by two slices is fine
         counter = placement.DailyCounter()
         counter.add(placed, categories, records.day)
-        counter.queue(self.queue, self.run_id)
+        counter.queue(self.queue)
         self.summary.loaded += len(records)
 
     def _quarantine(self, rejects: list[Reject]) -> None:

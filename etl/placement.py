@@ -14,8 +14,7 @@ from compstat import bulk, pgcopy
 from geo.assign import OUTSIDE, PolygonIndex
 
 METHODS = ("recorded", "spatial", "outside")
-DAILY_COLUMNS = ["vintage_id", "quadrant_id", "category_id", "day", "load_run_id",
-                 "n_recorded", "n_spatial"]  # fmt: skip
+DAILY_COLUMNS = ["vintage_id", "quadrant_id", "category_id", "day", "n_recorded", "n_spatial"]
 
 
 @dataclass
@@ -85,7 +84,7 @@ def _combine(vintage: Vintage, spatial: np.ndarray, recorded: list[str | None] |
     return Placement(vintage.id, quadrant, spatial, method)
 
 
-ASSIGNMENT_COLUMNS = ["incident_id", "vintage_id", "quadrant_id", "spatial_quadrant_id", "method"]
+ASSIGNMENT_COLUMNS = ["incident_id", "vintage_id", "quadrant_id", "spatial_quadrant_id", "recorded"]
 
 
 def assignment_fields(incident_ids: np.ndarray, placements: list[Placement]) -> list:
@@ -103,7 +102,7 @@ def assignment_fields(incident_ids: np.ndarray, placements: list[Placement]) -> 
         pgcopy.fixed(vintage, ">i2"),
         pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
         pgcopy.fixed(spatial, ">i4", spatial != OUTSIDE),
-        pgcopy.labels(stack("method"), METHODS),
+        pgcopy.fixed(stack("method") == METHODS.index("recorded"), "u1"),
     ]
 
 
@@ -171,8 +170,8 @@ class DailyCounter:
         return {"v": v, "q": q - 1, "c": c, "d": self.EPOCH + d,
                 "n_recorded": n_r, "n_spatial": n_s}  # fmt: skip
 
-    def fields(self, load_run_id: int) -> list[pgcopy.Field]:
-        """Encode the totals as ``daily_count`` rows of run ``load_run_id``."""
+    def fields(self) -> list[pgcopy.Field]:
+        """Encode the totals as ``daily_count`` rows."""
         t = self.totals()
         quadrant = t["q"]
         return [
@@ -180,11 +179,10 @@ class DailyCounter:
             pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
             pgcopy.fixed(t["c"], ">i2"),
             pgcopy.dates(t["d"]),
-            pgcopy.fixed(np.full(len(quadrant), load_run_id), ">i4"),
             pgcopy.fixed(t["n_recorded"], ">i4"),
             pgcopy.fixed(t["n_spatial"], ">i4"),
         ]
 
-    def queue(self, queue: bulk.CopyQueue, load_run_id: int) -> None:
+    def queue(self, queue: bulk.CopyQueue) -> None:
         """Queue the totals for appending to ``daily_count``."""
-        queue.submit("daily_count", DAILY_COLUMNS, lambda: self.fields(load_run_id))
+        queue.submit("daily_count", DAILY_COLUMNS, self.fields)

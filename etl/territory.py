@@ -118,7 +118,7 @@ def _stored_incidents(conn: Connection) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def place_stored_incidents(conn: Connection, vintage_id: int, run_id: int) -> int:
+def place_stored_incidents(conn: Connection, vintage_id: int) -> int:
     """Assign every stored incident to the quadrants of one vintage and count them."""
     vintage = placement.load_vintages(conn, only=vintage_id)[0]
     frame = _stored_incidents(conn)
@@ -134,7 +134,7 @@ def place_stored_incidents(conn: Connection, vintage_id: int, run_id: int) -> in
     counter.add(placed, frame["category_id"].to_numpy(np.int16), days)
     with bulk.CopyQueue(conn) as queue:
         placement.queue_assignments(queue, frame["id"].to_numpy(np.int64), placed)
-        counter.queue(queue, run_id)
+        counter.queue(queue)
     return len(frame)
 
 
@@ -173,7 +173,7 @@ def load_territory(
         ids = _insert_levels(conn, territory, vintage_id)
         pairs = _store_crosswalks(conn, vintage_id, territory.quadrants, ids)
         run_id = runs.start_run(conn, "territory", path, sha, vintage_id=vintage_id)
-        placed = place_stored_incidents(conn, vintage_id, run_id)
+        placed = place_stored_incidents(conn, vintage_id)
         result = {"counts": territory.counts(), "report": territory.report.as_dict(),
                   "crosswalk_pairs": pairs, "incidents_placed": placed}  # fmt: skip
         conn.execute(

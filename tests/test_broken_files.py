@@ -80,8 +80,9 @@ def test_outside_point_is_kept_and_counted_outside(territory_db, tmp_path):
     assert summary.loaded == 1
     with territory_db.connect() as conn:
         method = conn.execute(text(
-            "SELECT a.method::text FROM assignment a JOIN incident i ON i.id = a.incident_id "
-            "WHERE i.load_run_id = :r"), {"r": summary.run_id}).scalar()  # fmt: skip
+            "SELECT a.method FROM assignment_with_method a JOIN incident i "
+            "ON i.id = a.incident_id WHERE i.load_run_id = :r"), {"r": summary.run_id},
+        ).scalar()  # fmt: skip
     assert method == "outside"
 
 

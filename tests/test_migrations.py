@@ -19,6 +19,12 @@ def indexes(engine) -> list[str]:
         return list(conn.execute(text(INDEXES)).scalars())
 
 
+def columns(engine, table: str) -> list[str]:
+    query = "SELECT column_name FROM information_schema.columns WHERE table_name = :t"
+    with engine.connect() as conn:
+        return list(conn.execute(text(query), {"t": table}).scalars())
+
+
 def test_downgrade_and_upgrade_round_trip():
     engine = fresh_engine("compstat_test_migrations")
     try:
@@ -31,5 +37,11 @@ def test_downgrade_and_upgrade_round_trip():
         ]  # fmt: skip
         db.upgrade(url)
         assert indexes(engine) == ["incident_id_idx"]
+        command.downgrade(db.alembic_config(url), "0002")
+        assert "method" in columns(engine, "assignment")
+        assert "load_run_id" in columns(engine, "daily_count")
+        db.upgrade(url)
+        assert "method" not in columns(engine, "assignment")
+        assert "load_run_id" not in columns(engine, "daily_count")
     finally:
         drop(engine)

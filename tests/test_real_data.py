@@ -145,7 +145,7 @@ def test_fgj_spatial_coverage_of_2023_quadrants(real_db):
 def test_ssp_recorded_assignment_uses_the_source_quadrant(real_db):
     methods = dict(
         real_db.connect().execute(text(
-            "SELECT a.method::text, count(*) FROM assignment a JOIN incident i "
+            "SELECT a.method::text, count(*) FROM assignment_with_method a JOIN incident i "
             "ON i.id = a.incident_id JOIN territory_vintage v ON v.id = a.vintage_id "
             "WHERE v.name = '2016' AND i.source_id = 1 GROUP BY 1"
         )).all()
@@ -155,7 +155,7 @@ def test_ssp_recorded_assignment_uses_the_source_quadrant(real_db):
     agree = scalar(
         real_db, "SELECT avg((a.quadrant_id = a.spatial_quadrant_id)::int) FROM assignment a "
         "JOIN incident i ON i.id = a.incident_id WHERE i.source_id = 1 AND a.vintage_id = 1 "
-        "AND a.method = 'recorded' AND a.spatial_quadrant_id IS NOT NULL",
+        "AND a.recorded AND a.spatial_quadrant_id IS NOT NULL",
     )  # fmt: skip
     assert 0.78 < float(agree) < 0.84  # the data README: about 81 % agree
 
