@@ -125,8 +125,9 @@ def _check_dates(spec: SourceSpec, table: pa.Table, checks: RowChecks):
 
 def _times(spec: SourceSpec, table: pa.Table, time_part: pa.Array) -> tuple[parse.Parsed, int]:
     raw = table[spec.time].combine_chunks()
-    filled = pc.if_else(parse.parse_times(raw).empty, time_part, raw)
-    times = parse.parse_times(filled)
+    times = parse.parse_times(raw)
+    if times.empty.any():  # an empty time may have been written after the date
+        times = parse.parse_times(pc.if_else(times.empty, time_part, raw))
     return times, int(times.bad.sum())
 
 
