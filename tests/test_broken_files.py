@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import text
 
 from compstat.errors import InputFileError
 from etl import csvstream
-from etl.incidents import load_incidents
+from etl.incidents import IncidentLoad, load_incidents
 
 HEADER = (
     "alcaldia_hecho,colonia_key,latitud,longitud,delito,fecha_hecho,hora_hecho,anio_hecho,trimestre"
@@ -143,3 +144,30 @@ def test_concurrent_loads_of_overlapping_files_store_each_row_once(territory_db,
         query = "SELECT count(*) FROM incident WHERE occurred_date BETWEEN :a AND :b"
         stored = conn.execute(text(query), {"a": "2019-11-01", "b": "2019-11-30"}).scalar()
     assert stored == 3
+
+
+def test_a_load_failing_midway_leaves_the_database_as_it_was(territory_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(csvstream, "FIRST_CHUNK_BYTES", 150)
+    monkeypatch.setattr(csvstream, "CHUNK_BYTES", 150)
+    tables = ("incident", "assignment", "daily_count", "quarantine", "load_run", "offence")
+
+    def counts() -> dict[str, int]:
+        with territory_db.connect() as conn:
+            return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
+
+    before = counts()
+    original, calls = IncidentLoad.add_chunk, []
+
+    def crash_on_third(self, chunk, checked):
+        calls.append(chunk.first_line)
+        if len(calls) == 3:
+            raise RuntimeError("simulated crash")
+        original(self, chunk, checked)
+
+    monkeypatch.setattr(IncidentLoad, "add_chunk", crash_on_third)
+    rows = [r.replace("2021-03", f"2018-0{i}") for i, r in enumerate(GOOD[:3] * 2, start=1)]
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        load_incidents(territory_db, write(tmp_path, rows, "crash.csv.gz"), "fgj")
+    assert len(calls) == 3  # two slices were written before the crash
+    assert counts() == before
+    assert not any(t.name == "read-ahead" and t.is_alive() for t in threading.enumerate())
