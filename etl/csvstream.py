@@ -142,16 +142,14 @@ class GzipReader:
         self.pending = b"".join(pieces)
 
     def _take(self, size: int) -> bytes:
-        if size >= len(self.pending):
-            out, self.pending = self.pending, b""
-        else:
-            out, self.pending = self.pending[:size], self.pending[size:]
+        # slicing all of a bytes object returns it as it is: no copy when size covers it
+        out, self.pending = self.pending[:size], self.pending[size:]
         if not out and self.error is not None:
             raise self.error
         return out
 
     def read(self, size: int) -> bytes:
-        """Return up to ``size`` bytes (``size`` at least :attr:`OUT`); ``b""`` at the end."""
+        """Return up to ``size`` bytes, at least one unless at the end (then ``b""``)."""
         self._fill(max(size, self.OUT))
         return self._take(size)
 

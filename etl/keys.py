@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from geo.assign import run_starts
+
 
 def stable_order(keys: np.ndarray) -> np.ndarray:
     """Return the order that sorts ``keys``, equal keys in their input order.
@@ -20,11 +22,6 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     if (ordered[1:] == ordered[:-1]).any():
         return np.argsort(keys, kind="stable")
     return order
-
-
-def _run_starts(ordered: np.ndarray) -> np.ndarray:
-    """Mask of the first element of each run of equal values in a sorted array."""
-    return np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
 
 
 class KeyCounts:
@@ -68,7 +65,7 @@ class OccurrenceKeys:
         """Return the keys of a batch's rows, in order."""
         order = stable_order(hashes)
         ordered = hashes[order]
-        starts = _run_starts(ordered)
+        starts = run_starts(ordered)
         position = np.arange(len(ordered))
         earlier_in_batch = position - np.maximum.accumulate(np.where(starts, position, 0))
         occurrence = earlier_in_batch + self.seen.count_sorted(ordered)
@@ -85,7 +82,7 @@ def first_unseen(keys: np.ndarray, seen: KeyCounts) -> np.ndarray:
     """
     order = stable_order(keys)
     ordered = keys[order]
-    new = _run_starts(ordered) & (seen.count_sorted(ordered) == 0)
+    new = run_starts(ordered) & (seen.count_sorted(ordered) == 0)
     seen.add_sorted(ordered[new])
     fresh = np.empty(len(keys), bool)
     fresh[order] = new

@@ -11,9 +11,8 @@ import shapely
 from sqlalchemy import Connection, text
 
 from compstat import bulk, pgcopy
-from geo.assign import OUTSIDE, PolygonIndex
+from geo.assign import OUTSIDE, PolygonIndex, run_starts
 
-METHODS = ("recorded", "spatial", "outside")
 DAILY_COLUMNS = ["vintage_id", "quadrant_id", "category_id", "day", "n_recorded", "n_spatial"]
 
 
@@ -49,12 +48,16 @@ def load_vintages(conn: Connection, only: int | None = None) -> list[Vintage]:
 
 @dataclass
 class Placement:
-    """Where a batch of incidents falls in one vintage."""
+    """Where a batch of incidents falls in one vintage.
+
+    ``quadrant`` is the recorded quadrant where ``recorded`` is true, else the
+    spatial one; :data:`OUTSIDE` means no quadrant.
+    """
 
     vintage_id: int
     quadrant: np.ndarray
     spatial: np.ndarray
-    method: np.ndarray
+    recorded: np.ndarray
 
 
 def place(
@@ -79,9 +82,7 @@ def _combine(vintage: Vintage, spatial: np.ndarray, recorded: list[str | None] |
         lookup = vintage.code_to_id
         chosen = np.fromiter((lookup.get(c, OUTSIDE) for c in recorded), np.int64, len(recorded))
     by_record = chosen != OUTSIDE
-    quadrant = np.where(by_record, chosen, spatial)
-    method = np.where(by_record, 0, np.where(spatial != OUTSIDE, 1, 2))
-    return Placement(vintage.id, quadrant, spatial, method)
+    return Placement(vintage.id, np.where(by_record, chosen, spatial), spatial, by_record)
 
 
 ASSIGNMENT_COLUMNS = ["incident_id", "vintage_id", "quadrant_id", "spatial_quadrant_id", "recorded"]
@@ -102,7 +103,7 @@ def assignment_fields(incident_ids: np.ndarray, placements: list[Placement]) -> 
         pgcopy.fixed(vintage, ">i2"),
         pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
         pgcopy.fixed(spatial, ">i4", spatial != OUTSIDE),
-        pgcopy.fixed(stack("method") == METHODS.index("recorded"), "u1"),
+        pgcopy.fixed(stack("recorded"), "u1"),
     ]
 
 
@@ -163,7 +164,7 @@ class DailyCounter:
             key = key_r
         else:
             both = np.sort(np.concatenate([key_r, key_s]))  # np.union1d hashes: slower
-            key = both[np.r_[True, both[1:] != both[:-1]]]
+            key = both[run_starts(both)]
             n_r, n_s = _spread(key, key_r, n_r), _spread(key, key_s, n_s)
         mask = [(1 << 8) - 1, (1 << 21) - 1, (1 << 12) - 1, (1 << 22) - 1]
         v, q, c, d = (np.right_shift(key, s) & m for s, m in zip(self.SHIFTS, mask, strict=True))

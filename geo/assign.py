@@ -128,7 +128,7 @@ class PolygonIndex:
         owner, polygon = owner[in_box], polygon[in_box]
         hit = shapely.intersects_xy(self.polygons[polygon], px[in_box], py[in_box])
         owner, polygon = owner[hit], polygon[hit]
-        first = _run_starts(owner)
+        first = run_starts(owner)
         result = np.full(len(x), OUTSIDE, dtype=np.int64)
         result[owner[first]] = self.ids[polygon[first]]
         return result
@@ -160,7 +160,7 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(len(owner)) - starts[owner]
 
 
-def _run_starts(values: np.ndarray) -> np.ndarray:
+def run_starts(values: np.ndarray) -> np.ndarray:
     """Return whether each value of a sorted array starts a run of equal values."""
     starts = np.ones(len(values), dtype=bool)
     starts[1:] = values[1:] != values[:-1]
@@ -280,7 +280,7 @@ class _Builder:
         box, box_ix, box_iy = self.cells(bounds[other, :2], bounds[other, 2:])
         owner, ix, iy = np.r_[owner, other[box]], np.r_[ix, box_ix], np.r_[iy, box_iy]
         keys = np.sort((owner * self.ny + iy) * self.nx + ix)
-        return keys[_run_starts(keys)]
+        return keys[run_starts(keys)]
 
     def inside(self, polygons: np.ndarray, marked: np.ndarray) -> np.ndarray:
         """Return the keys of unmarked cells inside each polygon.
@@ -303,7 +303,7 @@ class _Builder:
         """
         keys = np.sort(np.r_[self._by_cell(marked) * 2 + 1, self._by_cell(inside) * 2])
         cell, polygon = np.divmod(keys // 2, self.n_polygons)
-        first = np.flatnonzero(_run_starts(cell))
+        first = np.flatnonzero(run_starts(cell))
         mixed = keys[first] % 2 == 1
         labels = np.full(self.nx * self.ny, OUTSIDE, dtype=np.int32)
         labels[cell[first]] = np.where(mixed, -1 - np.cumsum(mixed), polygon[first])
