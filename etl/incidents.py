@@ -81,7 +81,7 @@ class IncidentLoad:
         self.catalog = OffenceCatalog(conn, self.source_id, spec.code, write=queue.execute)
         self.keys = KnownKeys(conn, self.source_id)
         self.vintages = placement.load_vintages(conn)
-        self.next_id = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM incident")).scalar()
+        self.next_id = runs.next_incident_id(conn)
         self.summary = LoadSummary(run_id=run_id)
         self.occurrence_keys = OccurrenceKeys()
         self.unreadable_times = 0
@@ -161,7 +161,8 @@ class IncidentLoad:
             s.notes.append(f"{self.unreadable_times} rows had an unreadable time; loaded without")
         counts = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
-        runs.finish_run(self.conn, self.run_id, counts, s.as_json())
+        last_id = self.next_id - 1 if s.loaded else None
+        runs.finish_run(self.conn, self.run_id, counts, s.as_json(), last_id)
         # fresh statistics for the table every read-side query aggregates; the other two
         # (a sixth of the FGJ load between them) are left to autovacuum or `ANALYZE`
         self.conn.execute(text("ANALYZE daily_count"))

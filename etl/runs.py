@@ -45,13 +45,30 @@ def start_run(conn: Connection, kind: str, path: Path, sha: str, **ids: int | No
     ).scalar_one()  # fmt: skip
 
 
-def finish_run(conn: Connection, run_id: int, counts: dict[str, int], notes: dict) -> None:
-    """Record a run's final counts and notes."""
+def finish_run(
+    conn: Connection,
+    run_id: int,
+    counts: dict[str, int],
+    notes: dict,
+    last_incident_id: int | None = None,
+) -> None:
+    """Record a run's final counts, notes and the largest incident id it stored."""
     conn.execute(
         text(
             "UPDATE load_run SET finished_at = clock_timestamp(), n_read = :read, "
             "n_loaded = :loaded, n_duplicate = :duplicates, n_quarantined = :quarantined, "
-            "notes = CAST(:notes AS jsonb) WHERE id = :id"
+            "notes = CAST(:notes AS jsonb), last_incident_id = :last WHERE id = :id"
         ),
-        {**counts, "notes": json.dumps(notes, default=str), "id": run_id},
-    )
+        {**counts, "notes": json.dumps(notes, default=str), "id": run_id,
+         "last": last_incident_id},
+    )  # fmt: skip
+
+
+def next_incident_id(conn: Connection) -> int:
+    """Return the first free incident id (call under :func:`lock_loads`).
+
+    Read from ``load_run``, not ``max(incident.id)``: ``incident`` has no index,
+    and a scan of it grows with every load.
+    """
+    query = "SELECT coalesce(max(last_incident_id), 0) + 1 FROM load_run"
+    return int(conn.execute(text(query)).scalar_one())

@@ -29,13 +29,16 @@ def test_downgrade_and_upgrade_round_trip():
     engine = fresh_engine("compstat_test_migrations")
     try:
         url = engine.url.render_as_string(hide_password=False)
+        assert indexes(engine) == []
+        command.downgrade(db.alembic_config(url), "0003")
         assert indexes(engine) == ["incident_id_idx"]
+        assert "last_incident_id" not in columns(engine, "load_run")
         command.downgrade(db.alembic_config(url), "0001")
         assert indexes(engine) == [
             "assignment_incident_idx", "daily_count_vintage_day_idx", "incident_pkey",
             "incident_source_id_source_key_key",
         ]  # fmt: skip
-        db.upgrade(url)
+        db.upgrade(url, "0003")
         assert indexes(engine) == ["incident_id_idx"]
         command.downgrade(db.alembic_config(url), "0002")
         assert "method" in columns(engine, "assignment")
@@ -43,5 +46,7 @@ def test_downgrade_and_upgrade_round_trip():
         db.upgrade(url)
         assert "method" not in columns(engine, "assignment")
         assert "load_run_id" not in columns(engine, "daily_count")
+        assert indexes(engine) == []
+        assert "last_incident_id" in columns(engine, "load_run")
     finally:
         drop(engine)

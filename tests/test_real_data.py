@@ -133,6 +133,20 @@ def test_ids_and_source_keys_stay_unique(real_db):
     assert tuple(ids) == (132_692 + 1_099_353, 1, 132_692 + 1_099_353)
 
 
+def test_each_run_records_its_last_incident_id(real_db):
+    # the next load numbers from load_run (migration 0004), so these must agree
+    with real_db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT r.id, r.last_incident_id, m.last FROM load_run r LEFT JOIN "
+            "(SELECT load_run_id, max(id) AS last FROM incident GROUP BY 1) m "
+            "ON m.load_run_id = r.id WHERE r.kind = 'incidents' AND r.n_loaded > 0 ORDER BY r.id"
+        )).all()  # fmt: skip
+    assert [(last, stored) for _, last, stored in rows] == [
+        (132_692, 132_692),
+        (132_692 + 1_099_353, 132_692 + 1_099_353),
+    ]
+
+
 def test_fgj_spatial_coverage_of_2023_quadrants(real_db):
     inside = scalar(
         real_db, "SELECT avg((a.spatial_quadrant_id IS NOT NULL)::int) FROM assignment a "
