@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,14 +74,20 @@ class IncidentLoad:
     """State of one running load."""
 
     def __init__(
-        self, conn: Connection, spec: SourceSpec, path: Path, run_id: int, queue: bulk.CopyQueue
+        self,
+        conn: Connection,
+        spec: SourceSpec,
+        path: Path,
+        run_id: int,
+        queue: bulk.CopyQueue,
+        vintages: Future[list[placement.Vintage]],
     ) -> None:
         self.conn, self.spec, self.path, self.run_id = conn, spec, path, run_id
         self.queue = queue
         self.source_id, self.recorded_vintage = _source_row(conn, spec.code)
         self.catalog = OffenceCatalog(conn, self.source_id, spec.code, write=queue.execute)
         self.keys = KnownKeys(conn, self.source_id)
-        self.vintages = placement.load_vintages(conn)
+        self.vintages = vintages
         self.next_id = runs.next_incident_id(conn)
         self.summary = LoadSummary(run_id=run_id)
         self.occurrence_keys = OccurrenceKeys()
@@ -122,7 +129,7 @@ class IncidentLoad:
             pgcopy.points(records.lon, records.lat, 4326, records.has_point),
         ])  # fmt: skip
         placed = placement.place(
-            self.vintages, records.lon, records.lat, recorded, self.recorded_vintage
+            self.vintages.result(), records.lon, records.lat, recorded, self.recorded_vintage
         )
         placement.queue_assignments(self.queue, ids, placed)
         # counted per slice and sent at once, so the server stores counts while the
@@ -226,10 +233,13 @@ def load_incidents(
         source_id, _ = _source_row(conn, source)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
         # chunks are read and checked one ahead, in a thread; the first while the load
-        # reads the stored keys and builds the quadrant grids
+        # reads the stored keys. The quadrant grids are built in another thread while
+        # the first slices' incidents are sent.
         chunks = read_ahead(_checked(spec, stream_csv(path, spec.required, state)))
-        with bulk.CopyQueue(conn) as queue, closing(chunks):
-            load = IncidentLoad(conn, spec, path, run_id, queue)
+        grids = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grids")
+        with grids, bulk.CopyQueue(conn) as queue, closing(chunks):
+            vintages = grids.submit(placement.build_vintages, placement.read_quadrants(conn))
+            load = IncidentLoad(conn, spec, path, run_id, queue, vintages)
             for chunk, checked in chunks:
                 load.add_chunk(chunk, checked)
                 if progress:

@@ -25,13 +25,24 @@ def columns(engine, table: str) -> list[str]:
         return list(conn.execute(text(query), {"t": table}).scalars())
 
 
+def statistics_targets(engine) -> set[int]:
+    query = (
+        "SELECT DISTINCT attstattarget FROM pg_attribute WHERE attrelid = 'daily_count'::regclass "
+        "AND attnum > 0 AND NOT attisdropped"
+    )
+    with engine.connect() as conn:
+        return set(conn.execute(text(query)).scalars())
+
+
 def test_downgrade_and_upgrade_round_trip():
     engine = fresh_engine("compstat_test_migrations")
     try:
         url = engine.url.render_as_string(hide_password=False)
         assert indexes(engine) == []
+        assert statistics_targets(engine) == {10}
         command.downgrade(db.alembic_config(url), "0003")
         assert indexes(engine) == ["incident_id_idx"]
+        assert statistics_targets(engine) == {-1}
         assert "last_incident_id" not in columns(engine, "load_run")
         command.downgrade(db.alembic_config(url), "0001")
         assert indexes(engine) == [
