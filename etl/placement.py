@@ -59,14 +59,13 @@ def load_vintages(conn: Connection, only: int | None = None) -> list[Vintage]:
 class Placement:
     """Where a batch of incidents falls in one vintage.
 
-    ``quadrant`` is the recorded quadrant where ``recorded`` is true, else the
-    spatial one; :data:`OUTSIDE` means no quadrant.
+    ``quadrant`` is the source's recorded quadrant where this vintage has it, else
+    the spatial one; :data:`OUTSIDE` means no quadrant.
     """
 
     vintage_id: int
     quadrant: np.ndarray
     spatial: np.ndarray
-    recorded: np.ndarray
 
 
 def place(
@@ -90,29 +89,25 @@ def _combine(vintage: Vintage, spatial: np.ndarray, recorded: list[str | None] |
     if recorded is not None:
         lookup = vintage.code_to_id
         chosen = np.fromiter((lookup.get(c, OUTSIDE) for c in recorded), np.int64, len(recorded))
-    by_record = chosen != OUTSIDE
-    return Placement(vintage.id, np.where(by_record, chosen, spatial), spatial, by_record)
+    return Placement(vintage.id, np.where(chosen != OUTSIDE, chosen, spatial), spatial)
 
 
-ASSIGNMENT_COLUMNS = ["incident_id", "vintage_id", "quadrant_id", "spatial_quadrant_id", "recorded"]
+ASSIGNMENT_COLUMNS = ["incident_id", "vintage_id", "spatial_quadrant_id"]
 
 
 def assignment_fields(incident_ids: np.ndarray, placements: list[Placement]) -> list:
-    """Encode one ``assignment`` row per incident and vintage, in (incident, vintage) order."""
+    """Encode one ``assignment`` row per incident and vintage, in (incident, vintage) order.
+
+    Only the spatial quadrant is stored: the recorded choice follows from the
+    incident's recorded quadrant (the view ``assignment_with_method`` derives it).
+    """
     k = len(placements)
-    ids = np.repeat(incident_ids, k)
-
-    def stack(attr: str) -> np.ndarray:
-        return np.column_stack([getattr(p, attr) for p in placements]).ravel()
-
-    quadrant, spatial = stack("quadrant"), stack("spatial")
+    spatial = np.column_stack([p.spatial for p in placements]).ravel()
     vintage = np.tile([p.vintage_id for p in placements], len(incident_ids))
     return [
-        pgcopy.fixed(ids, ">i8"),
+        pgcopy.fixed(np.repeat(incident_ids, k), ">i8"),
         pgcopy.fixed(vintage, ">i2"),
-        pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
         pgcopy.fixed(spatial, ">i4", spatial != OUTSIDE),
-        pgcopy.fixed(stack("recorded"), "u1"),
     ]
 
 

@@ -6,6 +6,8 @@ from alembic import command
 from sqlalchemy import text
 
 from compstat import db
+from etl.incidents import load_incidents
+from etl.territory import load_territory
 from tests.conftest import drop, fresh_engine
 
 INDEXES = """
@@ -59,5 +61,60 @@ def test_downgrade_and_upgrade_round_trip():
         assert "load_run_id" not in columns(engine, "daily_count")
         assert indexes(engine) == []
         assert "last_incident_id" in columns(engine, "load_run")
+    finally:
+        drop(engine)
+
+
+SSP_HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
+SSP_ROWS = [
+    # recorded P-1.4.8, and the point lies in it
+    '"P-1.4.8","ROBO A TRANSEUNTE C.V.",2015-01-01,"10:07",2015,1,19.3272,-99.2103,900001',
+    # recorded P-1.2.7, but the point lies where the first one does
+    '"P-1.2.7","HOMICIDIO DOLOSO",2015-07-04,"01:31",2015,7,19.3272,-99.2103,900002',
+    # a recorded code no 2016 quadrant has: the spatial quadrant is used
+    '"P-9.9.9","VIOLACION",2015-05-04,"12:00",2015,5,19.3272,-99.2103,900003',
+    # recorded, without a point
+    '"P-1.4.6","ROBO DE VEHICULO AUTOMOTOR S.V.",2016-06-30,"14:54",2016,6,NA,NA,900004',
+    # nothing recorded, and the point lies outside the city
+    '"","ROBO A NEGOCIO C.V.",2015-03-10,"18:36",2015,3,18.0,-98.0,900005',
+]
+METHODS = """
+    SELECT m.method, q.code, s.code FROM assignment_with_method m
+    JOIN incident i ON i.id = m.incident_id
+    LEFT JOIN quadrant q ON q.id = m.quadrant_id
+    LEFT JOIN quadrant s ON s.id = m.spatial_quadrant_id
+    ORDER BY i.source_key
+"""
+
+
+def methods(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(METHODS))]
+
+
+def test_recorded_choice_survives_0005_down_and_up(paths, tmp_path):
+    engine = fresh_engine("compstat_test_migrate_data")
+    try:
+        load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
+        path = tmp_path / "ssp.csv"
+        path.write_text("\n".join([SSP_HEADER, *SSP_ROWS]) + "\n", encoding="utf-8")
+        assert load_incidents(engine, path, "ssp").loaded == 5
+        expected = [
+            ("recorded", "P-1.4.8", "P-1.4.8"),
+            ("recorded", "P-1.2.7", "P-1.4.8"),
+            ("spatial", "P-1.4.8", "P-1.4.8"),
+            ("recorded", "P-1.4.6", None),
+            ("outside", None, None),
+        ]
+        assert methods(engine) == expected
+        url = engine.url.render_as_string(hide_password=False)
+        command.downgrade(db.alembic_config(url), "0004")
+        assert {"quadrant_id", "recorded"} <= set(columns(engine, "assignment"))
+        assert methods(engine) == expected  # the 0003 view, over the restored columns
+        db.upgrade(url)
+        assert sorted(columns(engine, "assignment")) == [
+            "incident_id", "spatial_quadrant_id", "vintage_id"
+        ]  # fmt: skip
+        assert methods(engine) == expected
     finally:
         drop(engine)

@@ -167,11 +167,26 @@ def test_ssp_recorded_assignment_uses_the_source_quadrant(real_db):
     unspecified = 1_160
     assert methods["recorded"] == 132_692 - unspecified
     agree = scalar(
-        real_db, "SELECT avg((a.quadrant_id = a.spatial_quadrant_id)::int) FROM assignment a "
-        "JOIN incident i ON i.id = a.incident_id WHERE i.source_id = 1 AND a.vintage_id = 1 "
-        "AND a.recorded AND a.spatial_quadrant_id IS NOT NULL",
+        real_db, "SELECT avg((a.quadrant_id = a.spatial_quadrant_id)::int) "
+        "FROM assignment_with_method a JOIN incident i ON i.id = a.incident_id "
+        "WHERE i.source_id = 1 AND a.vintage_id = 1 AND a.recorded "
+        "AND a.spatial_quadrant_id IS NOT NULL",
     )  # fmt: skip
     assert 0.78 < float(agree) < 0.84  # the data README: about 81 % agree
+
+
+def test_recorded_quadrants_count_only_in_the_sources_vintage(real_db):
+    # SSP ids are 2016 codes; the 2023 scheme reuses the same spellings for other polygons
+    reused = scalar(
+        real_db, "SELECT count(*) FROM quadrant a JOIN quadrant b ON a.code = b.code "
+        "WHERE a.vintage_id = 1 AND b.vintage_id = 2",
+    )  # fmt: skip
+    recorded_2023 = scalar(
+        real_db, "SELECT count(*) FROM assignment_with_method a JOIN territory_vintage v "
+        "ON v.id = a.vintage_id WHERE v.name = '2023' AND a.recorded",
+    )  # fmt: skip
+    assert reused > 0
+    assert recorded_2023 == 0
 
 
 @pytest.mark.parametrize("basis", ["recorded", "spatial"])
