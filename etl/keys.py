@@ -14,13 +14,20 @@ from geo.assign import run_starts
 def stable_order(keys: np.ndarray) -> np.ndarray:
     """Return the order that sorts ``keys``, equal keys in their input order.
 
-    Without ties (the usual case) any sort is stable, so the fast unstable sort
-    is tried first and the slower stable one runs only when keys repeat.
+    The fast unstable sort runs first; then only the runs of equal keys (rare:
+    identical rows) are put back in input order, instead of a second, stable
+    sort of everything.
     """
     order = np.argsort(keys)
     ordered = keys[order]
-    if (ordered[1:] == ordered[:-1]).any():
-        return np.argsort(keys, kind="stable")
+    tie = ordered[1:] == ordered[:-1]
+    if tie.any():
+        in_run = np.zeros(len(keys), bool)
+        in_run[1:] |= tie
+        in_run[:-1] |= tie
+        tied = np.flatnonzero(in_run)
+        run = np.cumsum(np.concatenate(([True], ~tie)))[tied]
+        order[tied] = order[tied][np.lexsort((order[tied], run))]
     return order
 
 

@@ -8,14 +8,16 @@ _MULT = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
 _SEED = np.uint64(0x2545F4914F6CDD1D)
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: spreads every input bit over the whole word."""
-    h = (h ^ (h >> np.uint64(30))) * _MIX_1
-    h = (h ^ (h >> np.uint64(27))) * _MIX_2
-    return h ^ (h >> np.uint64(31))
+    """splitmix64 finaliser, in place: spreads every input bit over the whole word."""
+    h ^= h >> np.uint64(30)
+    h *= _MIX_1
+    h ^= h >> np.uint64(27)
+    h *= _MIX_2
+    h ^= h >> np.uint64(31)
+    return h
 
 
 def _words(raw: bytes) -> list[np.ndarray]:
@@ -29,15 +31,25 @@ def _words(raw: bytes) -> list[np.ndarray]:
 
 
 def _fold(words: np.ndarray, base: np.ndarray, lengths: np.ndarray, seed: np.ndarray):
-    """Hash lines that all start at the same offset within a word, longest first."""
+    """Hash lines that all start at the same offset within a word, longest first.
+
+    At each step the lines still running are a prefix; of those, the ones that
+    end inside this word (a shorter prefix's complement) have the bytes past
+    their end masked out.
+    """
     h = seed.copy()
     descending = -lengths
     for step in range(-(-int(lengths.max(initial=0)) // 8)):
         k = int(np.searchsorted(descending, -8 * step, "left"))  # lines longer than 8*step
+        full = int(np.searchsorted(descending, -8 * (step + 1), "right"))  # 8 more bytes
         word = np.take(words, base[:k] + step).view("<u8")
-        left = np.minimum(lengths[:k] - 8 * step, 8).astype(np.uint64)
-        word &= np.where(left == 8, _ALL, (np.uint64(1) << (left * np.uint64(8))) - np.uint64(1))
-        h[:k] = _mix(h[:k] * _MULT + word)
+        if full < k:
+            left = (lengths[full:k] - 8 * step).astype(np.uint64)
+            word[full:k] &= (np.uint64(1) << (left * np.uint64(8))) - np.uint64(1)
+        running = h[:k]
+        running *= _MULT
+        running += word
+        _mix(running)
     return h
 
 

@@ -17,6 +17,11 @@ def test_stable_order_keeps_ties_in_input_order(values):
     assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
 
 
+def test_stable_order_on_many_ties():
+    keys = np.random.default_rng(3).integers(0, 50, 2_000).astype(np.int64)
+    assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+
+
 def test_key_counts_count_every_addition():
     counts = KeyCounts(np.array([3, 1, 3]))
     counts.add_sorted(np.array([1, 2, 3, 3]))

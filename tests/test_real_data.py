@@ -233,7 +233,8 @@ def test_fact_tables_reference_existing_rows(real_db):
         real_db,
         "SELECT (SELECT count(*) FROM assignment a LEFT JOIN incident i ON i.id = a.incident_id "
         "WHERE i.id IS NULL) + (SELECT count(*) FROM assignment a LEFT JOIN quadrant q "
-        "ON q.id = a.quadrant_id WHERE a.quadrant_id IS NOT NULL AND q.id IS NULL) + "
+        "ON q.id = a.spatial_quadrant_id AND q.vintage_id = a.vintage_id "
+        "WHERE a.spatial_quadrant_id IS NOT NULL AND q.id IS NULL) + "
         "(SELECT count(*) FROM incident i LEFT JOIN offence o ON o.id = i.offence_id "
         "WHERE o.id IS NULL) + (SELECT count(*) FROM daily_count d LEFT JOIN quadrant q "
         "ON q.id = d.quadrant_id WHERE d.quadrant_id IS NOT NULL AND q.id IS NULL) + "

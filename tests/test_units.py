@@ -48,6 +48,33 @@ def test_line_hash_is_stable_and_content_based():
     assert int(h[0]) == 1546953198402762389
 
 
+def reference_line_hash(line: bytes) -> int:
+    """The hash's definition, one line at a time in plain Python."""
+    mask = (1 << 64) - 1
+
+    def mix(h: int) -> int:
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & mask
+        return h ^ (h >> 31)
+
+    h = len(line) ^ 0x2545F4914F6CDD1D
+    for at in range(0, len(line), 8):
+        word = int.from_bytes(line[at : at + 8], "little")
+        h = mix((h * 0x9E3779B97F4A7C15 + word) & mask)
+    h = mix(h)
+    return h - (1 << 64) if h >> 63 else h
+
+
+def test_line_hash_matches_its_definition_at_every_length_and_offset():
+    rng = np.random.default_rng(7)
+    lines = [bytes(rng.integers(32, 127, n, dtype=np.uint8)) for n in rng.integers(0, 60, 300)]
+    raw = b"\n".join(lines) + b"\n"
+    lengths = np.array([len(x) for x in lines])
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    got = hash_lines(raw, starts, starts + lengths)
+    assert got.tolist() == [reference_line_hash(x) for x in lines]
+
+
 def test_assignment_lowest_id_wins_on_shared_edge_and_outside():
     left = shapely.box(0, 0, 1, 1)
     right = shapely.box(1, 0, 2, 1)
