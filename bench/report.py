@@ -343,8 +343,9 @@ def render(results: dict) -> str:
         '* **end-to-end**: `etl.incidents.load_incidents(engine, fgj_file, "fgj")`, the '
         "project's loader, timed from the call to its return: hashing the file, streaming and "
         "parsing the gzip CSV, checks and quarantine, content keys and deduplication, the "
-        "offence catalogue, binary `COPY` into `incident` (with its BRIN index on `id`), "
-        "placing every point in the quadrants of both vintages, `COPY` into `assignment`, the "
+        "offence catalogue, binary `COPY` into `incident`, placing every point in the "
+        "quadrants of both vintages (grids built while the first slices are sent), `COPY` "
+        "into `assignment` (incident, vintage, spatial quadrant), the "
         "`daily_count` rows, `ANALYZE daily_count`, and the commit.",
         "* **floor**: the same rows as plain numeric columns (`id bigint`, `lat`/`lon double "
         "precision`, `day date`, `offence smallint` code) through one binary `COPY` into an "
