@@ -8,8 +8,14 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export COMPSTAT_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 DATA := $(COMPSTAT_DATA_DIR)/cdmx
+# Debian packages: the map's Leaflet and d3 (served by the app, so the map draws offline)
+# and the Chromium the browser tests drive. Installed when missing, as root, with apt.
+JS_DIR := /usr/share/javascript
+MAP_LIBS := $(JS_DIR)/leaflet/leaflet.min.js $(JS_DIR)/d3/d3.min.js
+CHROMIUM := /usr/bin/chromium
+APT := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 
-.PHONY: install demo load serve test lint format bench clean
+.PHONY: install map-libs demo load serve test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +23,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Without root or apt the map falls back to the CDNs (and needs internet).
+map-libs:
+	@if [ ! -f $(word 1,$(MAP_LIBS)) ] || [ ! -f $(word 2,$(MAP_LIBS)) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    $(APT) update && $(APT) install libjs-leaflet libjs-d3; \
+	  else echo "note: libjs-leaflet and libjs-d3 are missing; the map will load them from a CDN"; fi; \
+	fi
+
+$(CHROMIUM):
+	$(APT) update && $(APT) install chromium
+
+install: $(STAMP) map-libs
 
 load: install
 	@test -n "$(COMPSTAT_DATA_DIR)" || { echo "COMPSTAT_DATA_DIR is not set and ../shared/data is absent: see README, 'Data'"; exit 2; }
@@ -39,7 +56,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install lint
+test: install lint $(CHROMIUM)
 	$(BIN)/compstat db setup
 	$(BIN)/pytest
 

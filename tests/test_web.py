@@ -13,6 +13,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +23,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Route, sync_playwright
 from sqlalchemy import Engine
+from werkzeug.serving import make_server
 
 from etl.incidents import load_incidents
 from tests.conftest import drop, fresh_engine
@@ -396,3 +401,71 @@ def test_table_forms() -> None:
     assert table.as_csv() == "a,b,c\n1,2016-01-02,x;y\n,,\n"
     assert json.loads(json.dumps(table.as_json()))["rows"][0] == {
         "a": 1, "b": "2016-01-02", "c": ["x", "y"]}  # fmt: skip
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; `make test` installs it
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The app served on a free local port for the length of one test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_map_draws_every_sector_with_no_internet(live_url: str):
+    # every request that leaves the machine is refused, as on a network without internet
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    refused: list[str] = []
+
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(live_url):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", local_only)
+            page.goto(f"{live_url}/?vintage=2016&year=2015")
+            frame = page.frame_locator("iframe.map")
+            sectors = frame.locator("path.leaflet-interactive")
+            sectors.first.wait_for(timeout=20_000)
+            fills = Counter(sectors.nth(i).get_attribute("fill") for i in range(sectors.count()))
+            legend = frame.locator(".legend").count()
+        finally:
+            browser.close()
+    # 2015: two incidents in P-1.4 (darkest), one in P-1.2, none in the other 70 sectors
+    assert fills == {"#7f2704ff": 1, "#fd8d3cff": 1, "#fff5ebff": 70}
+    assert legend == 1
+    assert {url.split("/")[2] for url in refused} <= {"tile.openstreetmap.org"}
+
+
+def test_map_libraries_come_from_a_cdn_where_the_packages_are_missing(loaded_db, tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": url_of(loaded_db), "JS_DIR": tmp_path})
+    client = app.test_client()
+    page = client.get("/?vintage=2016&year=2015").get_data(as_text=True)
+    assert "cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
+    assert "/vendor/leaflet/" not in page
+    assert MESSAGES["es"]["map_note_online"] in page
+    assert status_of(client, "/vendor/leaflet/leaflet.min.js") == 404
+
+
+def status_of(client: FlaskClient, url: str) -> int:
+    with client.get(url) as response:  # a served file stays open until the response closes
+        return response.status_code
+
+
+def test_vendor_serves_only_the_map_libraries(client: FlaskClient):
+    assert status_of(client, "/vendor/leaflet/leaflet.css") == 200
+    assert status_of(client, "/vendor/leaflet/images/layers.png") == 200
+    assert status_of(client, "/vendor/jquery/jquery.min.js") == 404
+    assert status_of(client, "/vendor/leaflet") == 404

@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "MAP_TOLERANCE": 0.0005,
     "MAP_HEIGHT": 460,
     "RECENT_RUNS": 20,
+    # Where Debian's libjs-* packages put Leaflet and d3 (web.assets); the CDN otherwise.
+    "JS_DIR": "/usr/share/javascript",
 }
 
 
@@ -31,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     flask.Flask
     """
     from web import errors, templating
-    from web.views import overview
+    from web.views import overview, vendor
 
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -41,4 +43,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.register(app)
     errors.register(app)
     app.register_blueprint(overview.bp)
+    app.register_blueprint(vendor.bp)
     return app

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import folium
 import shapely
 from branca.colormap import LinearColormap
+from branca.element import JavascriptLink
 
 #: Light-to-dark oranges: few to many incidents.
 COLORS = ("#fff5eb", "#fd8d3c", "#7f2704")
@@ -31,8 +33,25 @@ def _bounds(features: list[dict]) -> list[list[float]]:
     return [[miny, minx], [maxy, maxx]]
 
 
+class _Colormap(LinearColormap):
+    """A legend that loads d3 from ``d3_url`` (branca names a CDN copy)."""
+
+    def __init__(self, *args: Any, d3_url: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.d3_url = d3_url
+
+    def render(self, **kwargs: Any) -> None:
+        """Render the legend, then put ``d3_url`` in place of branca's link (same name)."""
+        super().render(**kwargs)
+        self.get_root().header.add_child(JavascriptLink(self.d3_url), name="d3")
+
+
 def sector_map(
-    shapes: list[dict], counts: Mapping[str, int], labels: Mapping[str, str], height: int = 460
+    shapes: list[dict],
+    counts: Mapping[str, int],
+    labels: Mapping[str, str],
+    assets: Mapping[str, str],
+    height: int = 460,
 ) -> str:
     """Return a standalone HTML document with the sector map.
 
@@ -45,6 +64,8 @@ def sector_map(
         (e.g. incidents outside every quadrant) are ignored. Empty draws grey sectors.
     labels : mapping of str to str
         Translated ``name``, ``code``, ``count`` (tooltip) and ``caption`` (legend).
+    assets : mapping of str to str
+        URLs of ``leaflet``, ``leaflet_css`` and ``d3`` (:func:`web.assets.asset_urls`).
     height : int
         Map height in pixels.
 
@@ -57,7 +78,12 @@ def sector_map(
     top = max((f["properties"]["count"] for f in features), default=0)
     fmap = folium.Map(location=CDMX_CENTER, zoom_start=10, tiles="OpenStreetMap",
                       height=f"{height}px", control_scale=True)  # fmt: skip
-    scale = LinearColormap(COLORS, vmin=0, vmax=max(top, 1), caption=labels["caption"])
+    # only Leaflet: the page draws no markers, so folium's jQuery, Bootstrap and icon fonts
+    # would be downloads for nothing
+    fmap.default_js = [("leaflet", assets["leaflet"])]
+    fmap.default_css = [("leaflet_css", assets["leaflet_css"])]
+    scale = _Colormap(COLORS, vmin=0, vmax=max(top, 1), caption=labels["caption"],
+                      d3_url=assets["d3"])  # fmt: skip
 
     def style(feature: dict) -> dict:
         fill = scale(feature["properties"]["count"]) if counts else NO_DATA

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from compstat.errors import InvalidQueryError
-from web import mapping
+from web import assets, mapping
 from web.handlers.overview import Overview
 from web.i18n import DEFAULT_LANGUAGE, MESSAGES
 from web.tables import Table, jsonable
@@ -39,12 +40,19 @@ def csv_response(table: Table) -> Response:
     return response
 
 
-def _map_html(ov: Overview) -> str | None:
+def _map_assets() -> dict[str, str]:
+    def local(path: str) -> str:
+        return url_for("vendor.asset", filename=path)
+
+    return assets.asset_urls(Path(current_app.config["JS_DIR"]), local)
+
+
+def _map_html(ov: Overview, urls: dict[str, str]) -> str | None:
     if not ov.shapes:
         return None
     labels = {"name": t("name"), "code": t("code"), "count": t("count"),
               "caption": t("map_caption", year=ov.year)}  # fmt: skip
-    return mapping.sector_map(ov.shapes, ov.sector_counts(), labels,
+    return mapping.sector_map(ov.shapes, ov.sector_counts(), labels, urls,
                               current_app.config["MAP_HEIGHT"])  # fmt: skip
 
 
@@ -52,7 +60,10 @@ def overview(ov: Overview, fmt: str) -> ResponseReturnValue:
     """Return the overview page or its JSON twin."""
     if fmt == "json":
         return json_response(ov.as_json())
-    return render_template("overview.html", ov=ov, map_html=_map_html(ov))
+    urls = _map_assets()
+    offline = not any(url.startswith(("http:", "https:")) for url in urls.values())
+    return render_template("overview.html", ov=ov, map_html=_map_html(ov, urls),
+                           map_offline=offline)  # fmt: skip
 
 
 def table(tab: Table, fmt: str) -> ResponseReturnValue:
