@@ -131,13 +131,15 @@ class IncidentLoad:
         placed = placement.place(
             self.vintages.result(), records.lon, records.lat, recorded, self.recorded_vintage
         )
+        self.summary.loaded += len(records)
+        if not placed:  # no territory yet: loading a vintage places these incidents
+            return
         placement.queue_assignments(self.queue, ids, placed)
         # counted per slice and sent at once, so the server stores counts while the
         # next slice is parsed; readers sum rows, so a day cut by two slices is fine
         counter = placement.DailyCounter()
         counter.add(placed, categories, records.day)
         counter.queue(self.queue)
-        self.summary.loaded += len(records)
 
     def _quarantine(self, rejects: list[Reject]) -> None:
         if not rejects:
