@@ -62,8 +62,11 @@ class KnownKeys:
     """Source keys already stored, plus those seen earlier in this load."""
 
     def __init__(self, conn: Connection, source_id: int) -> None:
-        query = f"SELECT source_key FROM incident WHERE source_id = {int(source_id)}"
-        self.known = KeyCounts(bulk.fetch_bigints(conn, query))
+        query = (
+            "SELECT string_agg(int8send(source_key), ''::bytea) FROM incident "
+            "WHERE source_id = :source GROUP BY load_run_id"
+        )
+        self.known = KeyCounts(bulk.fetch_packed_bigints(conn, query, {"source": source_id}))
 
     def fresh(self, keys: np.ndarray) -> np.ndarray:
         """Return a mask of keys neither known nor repeated earlier in ``keys``; learn them."""

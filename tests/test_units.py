@@ -126,3 +126,21 @@ def test_binary_copy_of_interleaved_row_shapes(territory_db):
         rows = conn.execute(text("SELECT i, q, m FROM shapes ORDER BY i")).all()
     expected = [(i, None if i % 3 == 0 else i, ["spatial", "recorded"][i % 2]) for i in range(n)]
     assert [tuple(r) for r in rows] == expected
+
+
+def test_packed_bigints_round_trip_across_groups(territory_db):
+    values = [-(2**63), -1, 0, 1, 2**63 - 1, 42]
+    with territory_db.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE k (grp int, v bigint)"))
+        conn.execute(text("INSERT INTO k VALUES (:g, :v)"),
+                     [{"g": i % 2, "v": v} for i, v in enumerate(values)])  # fmt: skip
+        got = bulk.fetch_packed_bigints(
+            conn,
+            "SELECT string_agg(int8send(v), ''::bytea) FROM k WHERE grp >= :lo GROUP BY grp",
+            {"lo": 0},
+        )
+        none = bulk.fetch_packed_bigints(
+            conn, "SELECT string_agg(int8send(v), ''::bytea) FROM k WHERE grp > 5 GROUP BY grp"
+        )
+    assert sorted(got.tolist()) == sorted(values)
+    assert got.dtype == np.int64 and len(none) == 0
