@@ -92,13 +92,15 @@ class RowChecks:
     """Collects the first reason each row fails, in a fixed order of checks."""
 
     def __init__(self, n: int) -> None:
+        self.failed = np.zeros(n, bool)
         self.reason = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
 
     def fail(self, mask: np.ndarray, reason: str, column: str, values: pa.Array) -> None:
         """Mark rows in ``mask`` (not yet failed) with ``reason``."""
-        new = mask & (self.reason == "")
+        new = mask & ~self.failed
         if new.any():
+            self.failed |= new
             self.reason[new] = reason
             shown = values.take(pa.array(np.flatnonzero(new))).to_pylist()
             self.detail[new] = [f"{column}={v!r}" for v in shown]
@@ -106,7 +108,7 @@ class RowChecks:
     @property
     def ok(self) -> np.ndarray:
         """Rows that passed every check."""
-        return self.reason == ""
+        return ~self.failed
 
 
 def _today() -> np.datetime64:
