@@ -73,6 +73,18 @@ class KnownKeys:
         return first_unseen(keys, self.known)
 
 
+@dataclass
+class Unplaced:
+    """Stored incidents waiting for the quadrant grids: what placing and counting them needs."""
+
+    ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    recorded: list[str | None] | None
+    categories: np.ndarray
+    day: np.ndarray
+
+
 class IncidentLoad:
     """State of one running load."""
 
@@ -95,6 +107,7 @@ class IncidentLoad:
         self.summary = LoadSummary(run_id=run_id)
         self.occurrence_keys = OccurrenceKeys()
         self.unreadable_times = 0
+        self.unplaced: list[Unplaced] = []
 
     def add_chunk(self, chunk: Chunk, checked: Checked) -> None:
         """Deduplicate and store one chunk, whose rows :func:`read_records` checked."""
@@ -131,18 +144,32 @@ class IncidentLoad:
             pgcopy.texts(recorded) if recorded is not None else pgcopy.nulls(len(ids)),
             pgcopy.points(records.lon, records.lat, 4326, records.has_point),
         ])  # fmt: skip
-        placed = placement.place(
-            self.vintages.result(), records.lon, records.lat, recorded, self.recorded_vintage
-        )
         self.summary.loaded += len(records)
-        if not placed:  # no territory yet: loading a vintage places these incidents
-            return
-        placement.queue_assignments(self.queue, ids, placed)
-        # counted per slice and sent at once, so the server stores counts while the
-        # next slice is parsed; readers sum rows, so a day cut by two slices is fine
-        counter = placement.DailyCounter()
-        counter.add(placed, categories, records.day)
-        counter.queue(self.queue)
+        self.unplaced.append(Unplaced(ids, records.lon, records.lat, recorded, categories,
+                                      records.day))  # fmt: skip
+        if self.vintages.done():
+            self._place()
+
+    def _place(self) -> None:
+        """Place the stored incidents not yet placed, and queue their assignments and counts.
+
+        Until the quadrant grids are built, slices are only stored: the server takes
+        their incidents meanwhile, and they are placed once the grids are ready.
+        """
+        vintages = self.vintages.result()
+        for batch in self.unplaced:
+            placed = placement.place(
+                vintages, batch.lon, batch.lat, batch.recorded, self.recorded_vintage
+            )
+            if not placed:  # no territory yet: loading a vintage places these incidents
+                continue
+            placement.queue_assignments(self.queue, batch.ids, placed)
+            # counted per slice and sent at once, so the server stores counts while the
+            # next slice is parsed; readers sum rows, so a day cut by two slices is fine
+            counter = placement.DailyCounter()
+            counter.add(placed, batch.categories, batch.day)
+            counter.queue(self.queue)
+        self.unplaced.clear()
 
     def _quarantine(self, rejects: list[Reject]) -> None:
         if not rejects:
@@ -164,7 +191,8 @@ class IncidentLoad:
         )  # fmt: skip
 
     def finish(self, state: StreamState) -> LoadSummary:
-        """Wait for the queued writes and close the run."""
+        """Place what is left, wait for the queued writes and close the run."""
+        self._place()
         self.queue.wait()
         s = self.summary
         s.unknown_offences = self.catalog.unknown
