@@ -215,6 +215,17 @@ def _checked(spec: SourceSpec, chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk,
         yield chunk, read_records(spec, chunk)
 
 
+def _prepared_vintages(engine: Engine) -> list[placement.Vintage]:
+    """Read and prepare every vintage's quadrants on a connection of their own.
+
+    The territory cannot change meanwhile: territory loads wait for the load lock
+    this load holds. The load's own connection is busy sending its first slices.
+    """
+    with engine.connect() as conn:
+        frame = placement.read_quadrants(conn)
+    return placement.build_vintages(frame)
+
+
 def _source_row(conn: Connection, code: str) -> tuple[int, str | None]:
     """Return a source's id and the vintage its recorded quadrant ids belong to."""
     row = conn.execute(
@@ -266,12 +277,12 @@ def load_incidents(
         source_id, _ = _source_row(conn, source)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
         # chunks are read and checked one ahead, in a thread; the first while the load
-        # reads the stored keys. The quadrant grids are built in another thread while
-        # the first slices' incidents are sent.
+        # reads the stored keys. The quadrant grids are read and built in another thread
+        # while the first slices' incidents are sent.
         chunks = read_ahead(_checked(spec, stream_csv(path, spec.required, state)))
         grids = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grids")
         with grids, bulk.CopyQueue(conn) as queue, closing(chunks):
-            vintages = grids.submit(placement.build_vintages, placement.read_quadrants(conn))
+            vintages = grids.submit(_prepared_vintages, engine)
             load = IncidentLoad(conn, spec, path, run_id, queue, vintages)
             for chunk, checked in chunks:
                 load.add_chunk(chunk, checked)
