@@ -92,7 +92,7 @@ def methods(engine) -> list[tuple]:
         return [tuple(r) for r in conn.execute(text(METHODS))]
 
 
-def test_recorded_choice_survives_0005_down_and_up(paths, tmp_path):
+def test_recorded_choice_and_last_ids_survive_down_and_up(paths, tmp_path):
     engine = fresh_engine("compstat_test_migrate_data")
     try:
         load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
@@ -111,10 +111,15 @@ def test_recorded_choice_survives_0005_down_and_up(paths, tmp_path):
         command.downgrade(db.alembic_config(url), "0004")
         assert {"quadrant_id", "recorded"} <= set(columns(engine, "assignment"))
         assert methods(engine) == expected  # the 0003 view, over the restored columns
+        command.downgrade(db.alembic_config(url), "0003")
         db.upgrade(url)
         assert sorted(columns(engine, "assignment")) == [
             "incident_id", "spatial_quadrant_id", "vintage_id"
         ]  # fmt: skip
         assert methods(engine) == expected
+        # 0004 fills the column from the stored incidents
+        query = "SELECT last_incident_id FROM load_run WHERE kind = 'incidents'"
+        with engine.connect() as conn:
+            assert conn.execute(text(query)).scalar_one() == 5
     finally:
         drop(engine)
