@@ -17,8 +17,7 @@ Writer = Callable[[str, list[dict]], object]
 
 def sync_categories(conn: Connection) -> dict[str, int]:
     """Insert new categories, update names of known ones; return code -> id."""
-    rows = conn.execute(text("SELECT code, id FROM category")).all()
-    ids = {code: cid for code, cid in rows}
+    ids = {code: cid for code, cid in conn.execute(text("SELECT code, id FROM category"))}
     next_id = max(ids.values(), default=0) + 1
     rows = []
     for cat in taxonomy.categories():

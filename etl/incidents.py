@@ -222,8 +222,7 @@ def _prepared_vintages(engine: Engine) -> list[placement.Vintage]:
     this load holds. The load's own connection is busy sending its first slices.
     """
     with engine.connect() as conn:
-        frame = placement.read_quadrants(conn)
-    return placement.build_vintages(frame)
+        return placement.load_vintages(conn)
 
 
 def _source_row(conn: Connection, code: str) -> tuple[int, str | None]:

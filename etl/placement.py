@@ -26,8 +26,8 @@ class Vintage:
     code_to_id: dict[str, int]
 
 
-def read_quadrants(conn: Connection, only: int | None = None) -> pd.DataFrame:
-    """Return the quadrants of every vintage (or of vintage ``only``), as WKB."""
+def load_vintages(conn: Connection, only: int | None = None) -> list[Vintage]:
+    """Read the quadrants of every vintage (or of vintage ``only``) from the database."""
     rows = conn.execute(
         text(
             "SELECT v.id, v.name, q.id, q.code, ST_AsBinary(q.geom) FROM quadrant q "
@@ -36,11 +36,7 @@ def read_quadrants(conn: Connection, only: int | None = None) -> pd.DataFrame:
         ),
         {"only": only},
     ).all()
-    return pd.DataFrame(rows, columns=["vid", "vname", "qid", "code", "wkb"])
-
-
-def build_vintages(frame: pd.DataFrame) -> list[Vintage]:
-    """Prepare the quadrants :func:`read_quadrants` returned for placing points."""
+    frame = pd.DataFrame(rows, columns=["vid", "vname", "qid", "code", "wkb"])
     vintages = []
     for (vid, vname), group in frame.groupby(["vid", "vname"], sort=True):
         polygons = shapely.from_wkb(group["wkb"].map(bytes).to_numpy())
@@ -48,11 +44,6 @@ def build_vintages(frame: pd.DataFrame) -> list[Vintage]:
         codes = dict(zip(group["code"], group["qid"], strict=True))
         vintages.append(Vintage(int(vid), str(vname), index, codes))
     return vintages
-
-
-def load_vintages(conn: Connection, only: int | None = None) -> list[Vintage]:
-    """Read the quadrants of every vintage (or of vintage ``only``), ready to place points."""
-    return build_vintages(read_quadrants(conn, only))
 
 
 @dataclass

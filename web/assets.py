@@ -53,6 +53,11 @@ def asset_urls(js_dir: Path, local_url: Callable[[str], str]) -> dict[str, str]:
     }
 
 
+def all_local(urls: dict[str, str]) -> bool:
+    """Return whether every asset in ``urls`` (from :func:`asset_urls`) is served locally."""
+    return all(urls[name] != asset.cdn for name, asset in ASSETS.items())
+
+
 def served_path(filename: str) -> str:
     """Return ``filename`` if it lies in a served library's directory; else raise NotFoundError."""
     library = filename.split("/", 1)[0]

@@ -61,9 +61,8 @@ def overview(ov: Overview, fmt: str) -> ResponseReturnValue:
     if fmt == "json":
         return json_response(ov.as_json())
     urls = _map_assets()
-    offline = not any(url.startswith(("http:", "https:")) for url in urls.values())
     return render_template("overview.html", ov=ov, map_html=_map_html(ov, urls),
-                           map_offline=offline)  # fmt: skip
+                           map_offline=assets.all_local(urls))  # fmt: skip
 
 
 def table(tab: Table, fmt: str) -> ResponseReturnValue:
