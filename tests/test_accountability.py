@@ -37,8 +37,13 @@ DIRECT = """
 
 def direct_count(conn, vintage, sector, basis, window, high_impact_only=True) -> int:
     sql = text(DIRECT.format(column=BASIS_COLUMN[basis]))
-    params = {"vintage": vintage, "sector": sector, "start": window.start, "end": window.end,
-              "high_impact_only": high_impact_only}  # fmt: skip
+    params = {
+        "vintage": vintage,
+        "sector": sector,
+        "start": window.start,
+        "end": window.end,
+        "high_impact_only": high_impact_only,
+    }
     return conn.execute(sql, params).scalar_one()
 
 
@@ -57,8 +62,14 @@ def run(engine, **kwargs):
     ],
 )
 def test_windows_equal_direct_sql_over_incidents(real_db, vintage, sector, as_of, basis):
-    table = run(real_db, vintage=vintage, level="sector", as_of=as_of, basis=basis,
-                groups=("alto_impacto", "all"))  # fmt: skip
+    table = run(
+        real_db,
+        vintage=vintage,
+        level="sector",
+        as_of=as_of,
+        basis=basis,
+        groups=("alto_impacto", "all"),
+    )
     rows = table.rows.set_index(["unit_id", "group", "window"])
     checked = 0
     with real_db.connect() as conn:
@@ -135,8 +146,13 @@ def test_periods_without_loaded_data_have_no_count(real_db):
     assert gap.rows["current"].isna().all() and gap.rows["pct_change"].isna().all()
     assert {n["code"] for n in gap.notes} == {"no_data"}
     # the SSP file holds high-impact crimes only: "all" over its period is not counted
-    ssp = run(real_db, vintage="2016", level="zone", as_of=date(2015, 6, 14),
-              groups=("alto_impacto", "all"))  # fmt: skip
+    ssp = run(
+        real_db,
+        vintage="2016",
+        level="zone",
+        as_of=date(2015, 6, 14),
+        groups=("alto_impacto", "all"),
+    )
     everything = ssp.rows[ssp.rows["group"] == "all"]
     assert everything["current"].isna().all()
     assert ssp.rows.loc[ssp.rows["group"] == "alto_impacto", "current"].notna().all()
@@ -156,8 +172,9 @@ def test_source_basis_reproduces_the_official_quadrant_months(real_db, paths):
     sheet = sheet[sheet["month"] < "2016-01-01"]
     official = sheet.assign(quadrant=sheet["quadrant"].replace({"(en blanco)": "FUERA"}))
     official = official.groupby(["quadrant", "month"])["count"].sum()
-    query = CountsQuery("2016", "quadrant", "month", date(2013, 1, 1), date(2015, 12, 31),
-                        basis="source")  # fmt: skip
+    query = CountsQuery(
+        "2016", "quadrant", "month", date(2013, 1, 1), date(2015, 12, 31), basis="source"
+    )
     with real_db.connect() as conn:
         loaded = counts(conn, query)
     loaded = loaded.assign(month=pd.to_datetime(loaded["period_start"]))
@@ -177,10 +194,12 @@ def test_source_basis_reproduces_the_official_quadrant_months(real_db, paths):
 
 def test_trend_matches_the_weekly_table(real_db):
     with real_db.connect() as conn:
-        weeks = TrendQuery("2023", ("C-1.7",), "alto_impacto", "week", date(2023, 1, 2),
-                           date(2023, 6, 18))  # fmt: skip
-        months = TrendQuery("2023", ("C-1.7",), "alto_impacto", "month", date(2023, 1, 1),
-                            date(2023, 5, 31))  # fmt: skip
+        weeks = TrendQuery(
+            "2023", ("C-1.7",), "alto_impacto", "week", date(2023, 1, 2), date(2023, 6, 18)
+        )
+        months = TrendQuery(
+            "2023", ("C-1.7",), "alto_impacto", "month", date(2023, 1, 1), date(2023, 5, 31)
+        )
         weekly, monthly = trend(conn, weeks), trend(conn, months)
     table = run(real_db, vintage="2023", level="sector", as_of=date(2023, 6, 18))
     week = table.rows.set_index(["unit_id", "window"]).loc[("C-1.7", "week")]
@@ -199,8 +218,19 @@ def test_accountability_cli_contract(real_db, monkeypatch, tmp_path):
     url = real_db.url.render_as_string(hide_password=False)
     monkeypatch.setenv("DATABASE_URL", url)
     runner = CliRunner()
-    args = ["accountability", "--vintage", "2023", "--level", "region", "--as-of", "2023-06-18",
-            "--group", "alto_impacto", "--group", "robo_vehiculo"]  # fmt: skip
+    args = [
+        "accountability",
+        "--vintage",
+        "2023",
+        "--level",
+        "region",
+        "--as-of",
+        "2023-06-18",
+        "--group",
+        "alto_impacto",
+        "--group",
+        "robo_vehiculo",
+    ]
     result = runner.invoke(build_cli(), [*args, "--format", "csv"])
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(io.StringIO(result.output))

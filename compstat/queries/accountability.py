@@ -29,10 +29,26 @@ from compstat.stats.change import change_flag, change_z, flag_labels, pct_change
 LEVELS = cubes.LEVELS
 BASES = cubes.BASES
 COLUMNS = [
-    "vintage", "level", "unit_id", "unit_name", "parent_id", "commander", "group", "window",
-    "start", "end", "current", "year_ago", "pct_change", "two_year_ago", "two_year_pct_change",
-    "z", "flag", "rate_per_100k", "rank",
-]  # fmt: skip
+    "vintage",
+    "level",
+    "unit_id",
+    "unit_name",
+    "parent_id",
+    "commander",
+    "group",
+    "window",
+    "start",
+    "end",
+    "current",
+    "year_ago",
+    "pct_change",
+    "two_year_ago",
+    "two_year_pct_change",
+    "z",
+    "flag",
+    "rate_per_100k",
+    "rank",
+]
 PERIODS = ("current", "year_ago", "two_years_ago")
 CENSUS = {"2016": "2010", "2023": "2020"}
 
@@ -210,17 +226,30 @@ def _rows_for(
     unit_frame: pd.DataFrame, counted: dict, missing: dict, g: int, ranked: np.ndarray
 ) -> dict[str, list]:
     """Return the columns of one group and window for every row of ``unit_frame``."""
-    cur, old, older = (_nullable(counted[p][:, g], [missing[p][g]] * len(unit_frame))
-                       for p in PERIODS)  # fmt: skip
-    z = [None if a is None or b is None else round(float(change_z(a, b)), 3)
-         for a, b in zip(cur, old, strict=True)]  # fmt: skip
+    cur, old, older = (
+        _nullable(counted[p][:, g], [missing[p][g]] * len(unit_frame)) for p in PERIODS
+    )
+    z = [
+        None if a is None or b is None else round(float(change_z(a, b)), 3)
+        for a, b in zip(cur, old, strict=True)
+    ]
     flags = flag_labels(change_flag([np.nan if v is None else v for v in z]))
     population = unit_frame["population"].to_numpy(float)
-    rates = [None if v is None or not p or np.isnan(p) else round(v / p * 100_000, 2)
-             for v, p in zip(cur, population, strict=True)]  # fmt: skip
-    return {"current": cur, "year_ago": old, "pct_change": _pct(cur, old),
-            "two_year_ago": older, "two_year_pct_change": _pct(cur, older), "z": z,
-            "flag": flags, "rate_per_100k": rates, "rank": _rank(cur, ranked)}  # fmt: skip
+    rates = [
+        None if v is None or not p or np.isnan(p) else round(v / p * 100_000, 2)
+        for v, p in zip(cur, population, strict=True)
+    ]
+    return {
+        "current": cur,
+        "year_ago": old,
+        "pct_change": _pct(cur, old),
+        "two_year_ago": older,
+        "two_year_pct_change": _pct(cur, older),
+        "z": z,
+        "flag": flags,
+        "rate_per_100k": rates,
+        "rank": _rank(cur, ranked),
+    }
 
 
 def _table(
@@ -238,23 +267,33 @@ def _table(
         for g, grp in enumerate(groups):
             columns = _rows_for(frame, counts_by_period, missing_by_period, g, ranked)
             columns = {k: pd.Series(v, dtype=object) for k, v in columns.items()}
-            parts.append(pd.DataFrame({
-                "vintage": q.vintage, "level": q.level, "unit_id": frame["unit_id"].to_numpy(),
-                "unit_name": frame["unit_name"].to_numpy(),
-                "parent_id": frame["parent_id"].to_numpy(),
-                "commander": [commanders.get(u) for u in frame["unit_id"]],
-                "group": grp.code, "window": kind, "start": window.start, "end": window.end,
-                **columns,
-            }))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "vintage": q.vintage,
+                        "level": q.level,
+                        "unit_id": frame["unit_id"].to_numpy(),
+                        "unit_name": frame["unit_name"].to_numpy(),
+                        "parent_id": frame["parent_id"].to_numpy(),
+                        "commander": [commanders.get(u) for u in frame["unit_id"]],
+                        "group": grp.code,
+                        "window": kind,
+                        "start": window.start,
+                        "end": window.end,
+                        **columns,
+                    }
+                )
+            )
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
     table = pd.concat(parts, ignore_index=True)[COLUMNS].astype(object)
     order = {g.code: i for i, g in enumerate(groups)}
     kinds = {k: i for i, k in enumerate(win.STANDARD)}
     return table.sort_values(
-        ["group", "window"], key=lambda s: s.map(order if s.name == "group" else kinds),
+        ["group", "window"],
+        key=lambda s: s.map(order if s.name == "group" else kinds),
         kind="stable",
-    ).reset_index(drop=True)  # fmt: skip
+    ).reset_index(drop=True)
 
 
 def _notes(c: cubes.Cube, windows: dict[str, win.WindowSet], groups: list[Group]) -> list[dict]:
@@ -263,17 +302,32 @@ def _notes(c: cubes.Cube, windows: dict[str, win.WindowSet], groups: list[Group]
         for period, window in ws.periods().items():
             for g, reason in zip(groups, coverage(c, window, groups), strict=True):
                 if reason:
-                    notes.append({"code": reason, "window": kind, "period": period,
-                                  "group": g.code, "start": window.start,
-                                  "end": window.end})  # fmt: skip
+                    notes.append(
+                        {
+                            "code": reason,
+                            "window": kind,
+                            "period": period,
+                            "group": g.code,
+                            "start": window.start,
+                            "end": window.end,
+                        }
+                    )
         current = {s.code for s in c.sources_in(ws.current.start, ws.current.end)}
         for period in ("year_ago", "two_years_ago"):
             window = ws.periods()[period]
             other = {s.code for s in c.sources_in(window.start, window.end)}
             if current and other and current != other:
-                notes.append({"code": "cross_source", "window": kind, "period": period,
-                              "sources": sorted(current), "compared_with": sorted(other),
-                              "start": window.start, "end": window.end})  # fmt: skip
+                notes.append(
+                    {
+                        "code": "cross_source",
+                        "window": kind,
+                        "period": period,
+                        "sources": sorted(current),
+                        "compared_with": sorted(other),
+                        "start": window.start,
+                        "end": window.end,
+                    }
+                )
     return notes
 
 
@@ -299,23 +353,38 @@ def accountability(
     slots = len(frame) + 1
     counted = {}
     for kind, ws in windows.items():
-        counts = {p: window_counts(c, q.basis, w, lookup, slots, matrix)
-                  for p, w in ws.periods().items()}  # fmt: skip
+        counts = {
+            p: window_counts(c, q.basis, w, lookup, slots, matrix) for p, w in ws.periods().items()
+        }
         missing = {p: coverage(c, w, groups) for p, w in ws.periods().items()}
         counted[kind] = (counts, {**missing, "window": ws.current})
     names, fictitious = commanders(conn, q.vintage, q.level, q.as_of)
-    outside = pd.DataFrame([{"unit_id": cubes.OUTSIDE_ID, "unit_name": cubes.OUTSIDE_NAME,
-                             "parent_id": None, "population": np.nan}])  # fmt: skip
+    outside = pd.DataFrame(
+        [
+            {
+                "unit_id": cubes.OUTSIDE_ID,
+                "unit_name": cubes.OUTSIDE_NAME,
+                "parent_id": None,
+                "population": np.nan,
+            }
+        ]
+    )
     with_outside = pd.concat([frame, outside], ignore_index=True)
     ranked = np.r_[np.ones(len(frame), bool), False]
     table = _table(q, with_outside, counted, groups, names, ranked)
     table = _drop_empty_outside(table)
     totals = _totals(q, c, counted, groups)
     return Accountability(
-        query=q, windows=windows, rows=table, totals=totals, breadcrumb=breadcrumb(c, q.parent),
-        sources=_sources(c, windows), notes=_notes(c, windows, groups),
-        census=CENSUS.get(q.vintage), roster_fictitious=fictitious,
-    )  # fmt: skip
+        query=q,
+        windows=windows,
+        rows=table,
+        totals=totals,
+        breadcrumb=breadcrumb(c, q.parent),
+        sources=_sources(c, windows),
+        notes=_notes(c, windows, groups),
+        census=CENSUS.get(q.vintage),
+        roster_fictitious=fictitious,
+    )
 
 
 def _drop_empty_outside(table: pd.DataFrame) -> pd.DataFrame:
@@ -334,10 +403,13 @@ def _totals(q, c: cubes.Cube, counted: dict, groups: list[Group]) -> pd.DataFram
         level, name = cubes.find_unit(c, q.parent)
         unit_id = q.parent
         population = float(cubes.units(c, level).set_index("unit_id").at[q.parent, "population"])
-    summed = {kind: ({p: v.sum(axis=0, keepdims=True) for p, v in counts.items()}, missing)
-              for kind, (counts, missing) in counted.items()}  # fmt: skip
-    frame = pd.DataFrame([{"unit_id": unit_id, "unit_name": name, "parent_id": None,
-                           "population": population}])  # fmt: skip
+    summed = {
+        kind: ({p: v.sum(axis=0, keepdims=True) for p, v in counts.items()}, missing)
+        for kind, (counts, missing) in counted.items()
+    }
+    frame = pd.DataFrame(
+        [{"unit_id": unit_id, "unit_name": name, "parent_id": None, "population": population}]
+    )
     return _table(q, frame, summed, groups, {}, np.zeros(1, bool))
 
 
@@ -350,6 +422,10 @@ def _sources(c: cubes.Cube, windows: dict[str, win.WindowSet]) -> list[dict]:
     for ws in windows.values():
         for w in ws.periods().values():
             for span in c.sources_in(w.start, w.end):
-                used[span.code] = {"code": span.code, "name": span.name, "first": span.first,
-                                   "last": span.last}  # fmt: skip
+                used[span.code] = {
+                    "code": span.code,
+                    "name": span.name,
+                    "first": span.first,
+                    "last": span.last,
+                }
     return list(used.values())

@@ -46,8 +46,14 @@ _COUNTS = (
     "category_id AS category, n_recorded AS recorded, n_spatial AS spatial, n_source AS source "
     "FROM daily_count WHERE vintage_id = %s ORDER BY day"
 )
-_COUNT_TYPES = {"day": pa.int32(), "quadrant": pa.int32(), "category": pa.int16(),
-                "recorded": pa.int32(), "spatial": pa.int32(), "source": pa.int32()}  # fmt: skip
+_COUNT_TYPES = {
+    "day": pa.int32(),
+    "quadrant": pa.int32(),
+    "category": pa.int16(),
+    "recorded": pa.int32(),
+    "spatial": pa.int32(),
+    "source": pa.int32(),
+}
 
 _UNITS = """
 SELECT q.id AS quadrant_id, q.code AS quadrant, q.code AS quadrant_name,
@@ -241,14 +247,16 @@ def units(c: Cube, level: str) -> pd.DataFrame:
     above = LEVELS[: LEVELS.index(level)]
     parent = above[-1] if above else None
     t = c.territory
-    frame = pd.DataFrame({
-        "unit_id": t[level],
-        "unit_name": t[f"{level}_name"],
-        "parent_id": t[parent] if parent else CITY_ID,
-        "population": t[f"{level}_population"],
-        "area_km2": t[f"{level}_area"],
-        **{name: t[name] for name in above},
-    }).drop_duplicates("unit_id")  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "unit_id": t[level],
+            "unit_name": t[f"{level}_name"],
+            "parent_id": t[parent] if parent else CITY_ID,
+            "population": t[f"{level}_population"],
+            "area_km2": t[f"{level}_area"],
+            **{name: t[name] for name in above},
+        }
+    ).drop_duplicates("unit_id")
     order = sorted(range(len(frame)), key=lambda i: natural_key(frame["unit_id"].iloc[i]))
     return frame.iloc[order].reset_index(drop=True)
 
