@@ -129,8 +129,10 @@ def _parse_date(source: str, row: int, record: dict[str, str], column: str) -> d
 
 def unit_codes(conn: Connection) -> dict[tuple[str, str], set[str]]:
     """Return the unit codes of every loaded vintage, keyed ``(vintage, level)``."""
-    units: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for level in LEVELS:
+    units: dict[tuple[str, str], set[str]] = {
+        (name, level): set() for name in vintage_ids(conn) for level in LEVELS
+    }
+    for level in LEVELS:  # the table of a level has the level's name
         rows = conn.execute(
             text(
                 f"SELECT v.name, u.code FROM {level} u "
@@ -160,7 +162,7 @@ def parse_term(
     level = record["level"].lower()
     if level not in LEVELS:
         raise RosterError(source, row, f"unknown level {record['level']!r} (one of {LEVELS})")
-    if not any(v == vintage for v, _ in units):
+    if vintage not in {v for v, _ in units}:
         raise RosterError(source, row, f"unknown vintage {vintage!r} (not loaded)")
     if not record["unit_id"]:
         raise RosterError(source, row, "missing unit_id")
@@ -198,7 +200,7 @@ def validate(conn: Connection, path: Path, default_vintage: str | None = None) -
     """Read ``path`` and return its terms, or raise :class:`RosterError` at the first bad row."""
     rows = read_rows(path)
     units = unit_codes(conn)
-    fallback = default_vintage or newest_vintage(sorted({v for v, _ in units}))
+    fallback = default_vintage or newest_vintage(list(vintage_ids(conn)))
     if fallback is None:
         raise RosterError(str(path), None, "no territory vintage is loaded")
     terms = [parse_term(str(path), row, record, units, fallback) for row, record in rows]
