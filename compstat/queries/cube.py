@@ -35,11 +35,8 @@ EPOCH = np.datetime64("1970-01-01", "D")
 _VERSION = """
 SELECT (SELECT coalesce(max(id), 0) FROM load_run),
        (SELECT count(*) FROM load_run),
-       (SELECT coalesce(max(loaded_at)::text, '') FROM commander)
+       (SELECT coalesce(max(loaded_at)::text, '') || count(*) FROM commander)
 """
-_VERSION_NO_ROSTER = (
-    "SELECT (SELECT coalesce(max(id), 0) FROM load_run), (SELECT count(*) FROM load_run)"
-)
 
 _COUNTS = (
     "SELECT (day - DATE '1970-01-01') AS day, coalesce(quadrant_id, -1) AS quadrant, "
@@ -80,8 +77,7 @@ GROUP BY s.id ORDER BY min(i.occurred_date)
 
 def data_version(conn: Connection) -> tuple:
     """Return a value that changes whenever a load or a roster changes what reads return."""
-    has_roster = conn.execute(text("SELECT to_regclass('commander') IS NOT NULL")).scalar_one()
-    return tuple(conn.execute(text(_VERSION if has_roster else _VERSION_NO_ROSTER)).one())
+    return tuple(conn.execute(text(_VERSION)).one())
 
 
 def natural_key(code: str) -> tuple:
