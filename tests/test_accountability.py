@@ -16,6 +16,7 @@ from compstat.cli import build_cli
 from compstat.queries.accountability import COLUMNS, AccountabilityQuery, accountability
 from compstat.queries.counts import CountsQuery, counts
 from compstat.queries.trends import TrendQuery, trend
+from etl.roster import load_roster
 from etl.ssp_spreadsheet import read_ssp_spreadsheet
 
 BASIS_COLUMN = {
@@ -247,3 +248,25 @@ def test_accountability_cli_contract(real_db, monkeypatch, tmp_path):
     assert missing.exit_code == 1 and "does not exist" in missing.output
     unknown = runner.invoke(build_cli(), ["accountability", "--vintage", "2023", "--group", "x"])
     assert unknown.exit_code == 1 and "alto_impacto" in unknown.output
+
+
+def test_commander_in_charge_at_the_end_of_the_window(real_db, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "level,unit_id,name,rank,start_date,end_date,vintage\n"
+        "sector,C-1.7,Ana Uno,Superintendente,2022-01-01,2023-06-11,2023\n"
+        "sector,C-1.7,Beto Dos,Superintendente,2023-06-12,,2023\n",
+        encoding="utf-8",
+    )
+    before = run(real_db, vintage="2023", level="sector", as_of=date(2023, 6, 18))
+    load_roster(real_db, roster, fictitious=True)
+    after = run(real_db, vintage="2023", level="sector", as_of=date(2023, 6, 18))
+    earlier = run(real_db, vintage="2023", level="sector", as_of=date(2023, 6, 4))
+    commander = after.rows.set_index("unit_id")["commander"]
+    assert set(commander.loc["C-1.7"]) == {"Superintendente Beto Dos"}
+    assert commander.loc["C-1.1"].isna().all()  # nobody in charge: said so, not invented
+    assert set(earlier.rows.set_index("unit_id").loc["C-1.7", "commander"]) == {
+        "Superintendente Ana Uno"
+    }
+    assert after.roster_fictitious and not before.roster_fictitious
+    assert before.rows["commander"].isna().all()
