@@ -25,6 +25,7 @@ separately at each confidence level.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -96,12 +97,20 @@ def weights_matrix(
     matrix = sp.csr_array(weights, dtype=float)
     if matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"weights must be square, got shape {matrix.shape}")
-    matrix = matrix.tolil()
-    matrix.setdiag(self_weight)
+    matrix = _off_diagonal(matrix) + sp.eye_array(matrix.shape[0], format="csr") * self_weight
     matrix = sp.csr_array(matrix)
     matrix.eliminate_zeros()
     matrix.sort_indices()
     return matrix
+
+
+def _off_diagonal(matrix: sp.csr_array) -> sp.csr_array:
+    """Return the matrix without its diagonal, in CSR with sorted columns."""
+    coo = matrix.tocoo()
+    keep = (coo.row != coo.col) & (coo.data != 0)
+    result = sp.csr_array((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=matrix.shape)
+    result.sort_indices()
+    return result
 
 
 def gi_star(
@@ -163,15 +172,18 @@ def _analytic(x: np.ndarray, matrix: sp.csr_array) -> tuple[np.ndarray, np.ndarr
     return statistic, z
 
 
+@functools.lru_cache(maxsize=8)
 def permutation_ids(n: int, max_neighbours: int, permutations: int, seed: int) -> np.ndarray:
     """Draw ``max_neighbours`` of ``n - 1`` ids without replacement, once per permutation.
 
     Id ``k`` stands for unit ``k`` if ``k < i`` and ``k + 1`` otherwise, for unit ``i``.
+    The draws are cached (read-only), since a space-time series repeats them per step.
     """
     rng = np.random.RandomState(seed)
     ids = np.empty((permutations, max_neighbours), dtype=np.int64)
     for row in range(permutations):
         ids[row] = rng.choice(n - 1, size=max_neighbours, replace=False)
+    ids.flags.writeable = False
     return ids
 
 
@@ -179,24 +191,22 @@ def _permuted_sums(x: np.ndarray, matrix: sp.csr_array, permutations: int, seed:
     """Return ``(n, permutations)`` weighted sums with neighbours' values permuted."""
     n = x.size
     self_weights = matrix.diagonal()
-    others = matrix.tolil()
-    others.setdiag(0)
-    others = sp.csr_array(others)
-    others.eliminate_zeros()
-    others.sort_indices()
+    others = _off_diagonal(matrix)
     cardinality = np.diff(others.indptr)
     ids = permutation_ids(n, max(int(cardinality.max()), 1), permutations, seed)
+    # For unit i, drawn id k is unit k below i and unit k + 1 from i on.
+    below, from_i = x[ids], x[ids + 1]
     sums = np.empty((n, permutations))
     for card in np.unique(cardinality):
         units = np.flatnonzero(cardinality == card)
         starts = others.indptr[units]
         neighbour_weights = others.data[starts[:, None] + np.arange(card)]
         step = max(1, _CHUNK // max(1, permutations * int(card)))
+        drawn, low, high = ids[:, :card], below[:, :card], from_i[:, :card]
         for lo in range(0, units.size, step):
             chunk = units[lo : lo + step]
-            drawn = ids[None, :, :card]
-            drawn = drawn + (drawn >= chunk[:, None, None])
-            sums[chunk] = np.einsum("urc,uc->ur", x[drawn], neighbour_weights[lo : lo + step])
+            values = np.where(drawn[None] >= chunk[:, None, None], high[None], low[None])
+            sums[chunk] = (values @ neighbour_weights[lo : lo + step, :, None])[..., 0]
     return sums + (self_weights * x)[:, None]
 
 
