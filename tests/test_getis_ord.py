@@ -145,3 +145,12 @@ def test_bins_follow_confidence_and_sign():
 def test_unknown_correction_is_refused():
     with pytest.raises(ValueError, match="unknown correction"):
         significant(np.array([0.1]), 0.05, "holm")
+
+
+def test_missing_values_and_mismatched_weights_are_refused():
+    with pytest.raises(ValueError, match="finite"):
+        gi_star(np.array([1.0, np.nan, 2.0, 3.0]), lattice_queen(2, 2))
+    with pytest.raises(ValueError, match="weights for 4 units"):
+        gi_star(np.ones(5), lattice_queen(2, 2))
+    with pytest.raises(ValueError, match="square"):
+        gi_star(np.ones(2), np.ones((2, 3)))

@@ -145,6 +145,8 @@ def gi_star(
     GiStar
     """
     x = np.asarray(values, dtype=float).ravel()
+    if not np.isfinite(x).all():
+        raise ValueError("values must be finite: fill or drop missing units first")
     matrix = weights_matrix(weights, self_weight)
     if matrix.shape[0] != x.size:
         raise ValueError(f"{x.size} values but weights for {matrix.shape[0]} units")
