@@ -18,7 +18,7 @@ ILLUSTRATIVE_NOTE = "ILLUSTRATIVE: simulated data, not the real trial's sectors,
 #: officer-level standard deviations. Behaviour changes less in higher-crime sectors;
 #: mindset changes alike in both.
 PLANTED_EFFECTS = {
-    "behaviour_score": {"treatment": 0.6, "higher_crime": -0.3, "treatment:higher_crime": -0.5},
+    "behaviour_score": {"treatment": 0.8, "higher_crime": -0.3, "treatment:higher_crime": -0.7},
     "mindset_score": {"treatment": 0.5, "higher_crime": -0.1, "treatment:higher_crime": 0.0},
 }
 SECTOR_SD = 0.3
