@@ -99,7 +99,11 @@ class CountsQuery:
 
 
 def _wanted(codes: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """Return parallel lists (output code, member category) for the codes asked for."""
+    """Return parallel lists (output code, member category) for the codes asked for.
+
+    Without codes, every category of the taxonomy stands for itself (the SQL adds any
+    other category the database holds, so no stored count is left out).
+    """
     if not codes:
         every = [c.code for c in taxonomy_categories()]
         return every, every
@@ -118,6 +122,13 @@ _WANTED_CTE = """
     wanted AS (
         SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:members AS text[]))
             AS w(category, member)
+    )"""
+
+_EVERY_CATEGORY_CTE = """
+    wanted AS (
+        SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:members AS text[]))
+            AS w(category, member)
+        UNION SELECT code, code FROM category
     )"""
 
 _COUNTED_CTE = """
@@ -178,7 +189,8 @@ def _units_cte(level: str) -> str:
 
 def _sql(q: CountsQuery) -> str:
     unit_id, unit_name = _unit_sql(q.level)
-    ctes = [_WANTED_CTE, _COUNTED_CTE.format(unit_id=unit_id, unit_name=unit_name, basis=q.basis)]
+    wanted = _WANTED_CTE if q.categories else _EVERY_CATEGORY_CTE
+    ctes = [wanted, _COUNTED_CTE.format(unit_id=unit_id, unit_name=unit_name, basis=q.basis)]
     if q.zeros:
         ctes.append(_units_cte(q.level))
     return "WITH " + ",".join(ctes) + (_GRID if q.zeros else _NON_ZERO)
@@ -190,12 +202,29 @@ def vintage_exists(conn: Connection, vintage: str) -> bool:
     return found.first() is not None
 
 
+#: Spans already read, by database and the state of its incident loads (see data_spans).
+_SPANS: dict[tuple, list[tuple[date, date]]] = {}
+
+
 def data_spans(conn: Connection) -> list[tuple[date, date]]:
     """Return the days the loaded incidents cover: each source's first to last day, merged.
 
     Days between two sources' spans (the SSP ends in 2016, the FGJ starts in 2019) are
-    not covered: counts there are unknown, not zero.
+    not covered: counts there are unknown, not zero. Incidents change only through load
+    runs, so the spans are read again (a scan of every incident) only after a run.
     """
+    runs = conn.execute(
+        text("SELECT count(*), max(id), max(finished_at) FROM load_run WHERE kind = 'incidents'")
+    ).one()
+    key = (conn.engine.url.render_as_string(hide_password=True), *runs)
+    if key not in _SPANS:
+        if len(_SPANS) > 64:
+            _SPANS.clear()
+        _SPANS[key] = _read_spans(conn)
+    return _SPANS[key]
+
+
+def _read_spans(conn: Connection) -> list[tuple[date, date]]:
     rows = conn.execute(
         text(
             "SELECT min(occurred_date), max(occurred_date) FROM incident "
