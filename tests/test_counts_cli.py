@@ -15,6 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from compstat.cli import build_cli
 from etl.incidents import load_incidents
@@ -114,6 +115,23 @@ def test_no_category_gives_every_category_on_its_own(run):
         ("robo_vehiculo_sv", 1),
         ("violacion", 1),
     ]
+
+
+def test_no_category_keeps_a_stored_category_the_taxonomy_no_longer_has(run, loaded):
+    retired = "UPDATE x SET category_id = 99, day = '2015-05-20', n_recorded = 1, n_spatial = 1"
+    with loaded.begin() as conn:
+        conn.execute(text("INSERT INTO category VALUES (99, 'retirado', 'r', 'r', false, 99)"))
+        conn.execute(text("CREATE TEMP TABLE x AS SELECT * FROM daily_count LIMIT 1"))
+        conn.execute(text(retired))
+        conn.execute(text("INSERT INTO daily_count SELECT * FROM x"))
+    try:
+        frame = counts(run, "--level", "city", "--period", "year")
+        assert frame.set_index("category").loc["retirado", "count"] == 1
+        assert frame["count"].sum() == 7
+    finally:
+        with loaded.begin() as conn:
+            conn.execute(text("DELETE FROM daily_count WHERE category_id = 99"))
+            conn.execute(text("DELETE FROM category WHERE id = 99"))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
