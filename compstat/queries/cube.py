@@ -12,8 +12,11 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,6 +34,7 @@ OUTSIDE_NAME = "Sin cuadrante / fuera"
 CITY_ID = "CDMX"
 CITY_NAME = "Ciudad de México"
 EPOCH = np.datetime64("1970-01-01", "D")
+T = TypeVar("T")
 
 _VERSION = """
 SELECT (SELECT coalesce(max(id), 0) FROM load_run),
@@ -201,9 +205,33 @@ def cube(conn: Connection, vintage: str) -> Cube:
 
 
 def clear_cache() -> None:
-    """Forget every cached cube (benchmarks measure cold reads with it)."""
+    """Forget every cached cube and table (benchmarks measure cold reads with it)."""
     with _lock:
         _cache.clear()
+        _tables.clear()
+
+
+#: Computed tables kept per data version, newest last (least recently used first out).
+TABLE_CACHE_SIZE = 128
+_tables: OrderedDict[tuple, object] = OrderedDict()
+
+
+def cached_table(conn: Connection, key: tuple, compute: Callable[[], T]) -> T:
+    """Return ``compute()``, reused for the same ``key`` while the data version holds.
+
+    Callers must treat the returned value as read-only: later requests share it.
+    """
+    full_key = (conn.engine.url.render_as_string(hide_password=True), data_version(conn), key)
+    with _lock:
+        if full_key in _tables:
+            _tables.move_to_end(full_key)
+            return _tables[full_key]  # type: ignore[return-value]
+    value = compute()
+    with _lock:
+        _tables[full_key] = value
+        while len(_tables) > TABLE_CACHE_SIZE:
+            _tables.popitem(last=False)
+    return value
 
 
 def build_cube(conn: Connection, vintage: str) -> Cube:

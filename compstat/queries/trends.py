@@ -93,7 +93,12 @@ def last_complete_period(last: date, period: str) -> date:
 
 
 def trend(conn: Connection, q: TrendQuery) -> pd.DataFrame:
-    """Return one row per unit and period with columns :data:`COLUMNS`."""
+    """Return one row per unit and period with columns :data:`COLUMNS` (read-only, cached)."""
+    return cubes.cached_table(conn, ("trend", q), lambda: compute_trend(conn, q))
+
+
+def compute_trend(conn: Connection, q: TrendQuery) -> pd.DataFrame:
+    """Compute :func:`trend`, uncached."""
     grp = group(q.group)
     c = cubes.cube(conn, q.vintage)
     if c.last_day is None:
