@@ -24,6 +24,7 @@ from compstat import windows as win
 from compstat.errors import InvalidQueryError, NotFoundError
 from compstat.groups import Group, resolve_groups
 from compstat.queries import cube as cubes
+from compstat.queries import roster
 from compstat.stats.change import change_flag, change_z, flag_labels, pct_change
 
 LEVELS = cubes.LEVELS
@@ -55,11 +56,6 @@ CENSUS = {"2016": "2010", "2023": "2020"}
 #: Returns ``{unit_id: commander text}`` for a vintage, level and day, and whether the
 #: roster is fictitious.
 CommanderLookup = Callable[[Connection, str, str, date], tuple[dict[str, str], bool]]
-
-
-def no_commanders(conn: Connection, vintage: str, level: str, day: date):
-    """Return no commanders (used when no roster lookup is given)."""
-    return {}, False
 
 
 @dataclass(frozen=True)
@@ -326,7 +322,7 @@ def _notes(c: cubes.Cube, windows: dict[str, win.WindowSet], groups: list[Group]
 
 
 def accountability(
-    conn: Connection, q: AccountabilityQuery, commanders: CommanderLookup = no_commanders
+    conn: Connection, q: AccountabilityQuery, commanders: CommanderLookup = roster.commander_labels
 ) -> Accountability:
     """Return the weekly table for ``q``, computed once per data version (read-only).
 
@@ -342,7 +338,7 @@ def accountability(
 
 
 def compute_accountability(
-    conn: Connection, q: AccountabilityQuery, commanders: CommanderLookup = no_commanders
+    conn: Connection, q: AccountabilityQuery, commanders: CommanderLookup = roster.commander_labels
 ) -> Accountability:
     """Compute the weekly table for ``q`` (see :class:`Accountability`), uncached.
 
