@@ -210,3 +210,46 @@ def clean_text(values: pa.Array) -> pa.Array:
     encoded = pc.dictionary_encode(values)
     texts = pc.replace_substring_regex(pc.utf8_trim_whitespace(encoded.dictionary), r"\s+", " ")
     return pc.utf8_upper(texts).take(encoded.indices)
+
+
+#: Letters an upper-case Spanish text may hold beyond ASCII.
+SPANISH_UPPER = frozenset("ÁÉÍÓÚÜÑ")
+
+
+def _unmangled(text: str) -> str | None:
+    """Return ``text`` repaired if it is DOS code page 850 read as Latin-1, else ``None``.
+
+    Only an all-capitals text (no ASCII lower case) with a character a Spanish
+    capitals text cannot hold is a suspect (``VIOLACIàN``, ``VEHÖCULO``); the repair
+    is kept only when it yields nothing but Spanish capitals (``VIOLACIÓN``).
+    """
+    odd = [c for c in text if ord(c) > 127 and c not in SPANISH_UPPER]
+    if not odd or any("a" <= c <= "z" for c in text):
+        return None
+    try:
+        fixed = text.encode("latin-1").decode("cp850")
+    except UnicodeError:
+        return None
+    if all(ord(c) < 128 or c in SPANISH_UPPER for c in fixed):
+        return fixed
+    return None
+
+
+def repair_mojibake(values: pa.Array) -> tuple[pa.Array, int]:
+    """Repair texts mis-decoded upstream (code page 850 bytes read as Latin-1).
+
+    Each distinct text is looked at once. Returns the texts and how many rows were
+    repaired.
+    """
+    encoded = pc.dictionary_encode(values)
+    texts = encoded.dictionary.to_pylist()
+    fixed = [_unmangled(t) if t is not None else None for t in texts]
+    changed = np.array([f is not None for f in fixed], bool)
+    if not changed.any():
+        return values, 0
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    valid = pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False)
+    rows = int(changed[indices[valid].astype(np.int64)].sum())
+    dictionary = pa.array([f if f is not None else t for f, t in zip(fixed, texts, strict=True)],
+                          pa.string())  # fmt: skip
+    return dictionary.take(encoded.indices), rows
