@@ -10,7 +10,8 @@ from datetime import date
 import click
 import pandas as pd
 
-from compstat import db
+from compstat import db, taxonomy
+from compstat.errors import CompstatError, InputFileError
 from compstat.queries import counts as counts_query
 from compstat.queries import territory as territory_query
 from etl.incidents import load_incidents
@@ -83,10 +84,32 @@ def _progress_bar(label: str):
 @incidents.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--source", type=click.Choice(["ssp", "fgj"]), required=True)
+@click.option("--encoding", help="The file's text encoding (default: detected; e.g. cp1252).")
+@click.option(
+    "--accept-partial",
+    is_flag=True,
+    help="Load what a truncated compressed file holds; the run is marked partial.",
+)
+@click.option(
+    "--taxonomy-extra",
+    "extra",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Extra taxonomy CSV (offence or official-category rows); repeatable.",
+)
 @FORMAT
-def incidents_load(path: str, source: str, fmt: str) -> None:
+def incidents_load(
+    path: str, source: str, encoding: str | None, accept_partial: bool, extra: tuple[str, ...],
+    fmt: str,
+) -> None:  # fmt: skip
     """Load incident points from PATH (.csv, .csv.gz or .zip)."""
-    summary = load_incidents(db.engine(), path, source, _progress_bar(source))
+    try:
+        summary = _load_with_extra(path, source, encoding, accept_partial, extra)
+    except CompstatError:
+        raise
+    except Exception as exc:  # never a traceback: one line naming the file, exit status 1
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputFileError(f"{path}: {reason}") from exc
     if sys.stderr.isatty():
         click.echo("", err=True)
     data = summary.as_json()
@@ -95,13 +118,31 @@ def incidents_load(path: str, source: str, fmt: str) -> None:
         return
     click.echo(f"read {data['read']:,}  loaded {data['loaded']:,}  "
                f"duplicates {data['duplicates']:,}  "
-               f"quarantined {sum(data['quarantined'].values()):,}")  # fmt: skip
+               f"quarantined {sum(data['quarantined'].values()):,}"
+               + ("  (partial file)" if data["partial"] else ""))  # fmt: skip
     for reason, n in data["quarantined"].items():
         click.echo(f"  quarantined {reason}: {n:,}")
     for offence, n in data["unknown_offences"].items():
         click.echo(f"  unknown offence (loaded as 'otros'): {offence!r}: {n:,}")
     for note in data["notes"]:
         click.echo(f"  note: {note}")
+
+
+def _load_with_extra(
+    path: str, source: str, encoding: str | None, accept_partial: bool, extra: tuple[str, ...]
+):
+    """Load with the extra taxonomy files in use, then drop them again."""
+    try:
+        taxonomy.set_extra(extra)
+        taxonomy.offence_map()  # a broken extra file fails here, before the load starts
+        taxonomy.official_categories()
+    except ValueError as exc:
+        raise InputFileError(str(exc)) from exc
+    try:
+        return load_incidents(db.engine(), path, source, _progress_bar(source),
+                              encoding=encoding, accept_partial=accept_partial)  # fmt: skip
+    finally:
+        taxonomy.set_extra(())
 
 
 @incidents.command("reconcile")

@@ -292,7 +292,7 @@ class Utf8Stream:
     def read(self, size: int) -> bytes:
         """Return up to ``size`` bytes (more for a re-encoded file), ``b""`` at the end."""
         if self.pending:
-            out, self.pending = self.pending, b""
+            out, self.pending = self.pending[:size], self.pending[size:]
             return out
         return self._more(size)
 
@@ -475,8 +475,7 @@ def _columns(header: bytes, required: Wanted, optional: Wanted, path: Path) -> C
         needed = "; ".join(" or ".join(needs[name]) for name in missing)
         clean = [n.strip() for n in in_file]
         raise InputFileError(
-            f"{path}: line 1: header lacks columns {missing} (needed: {needed}); "
-            f"found {clean}"
+            f"{path}: line 1: header lacks columns {missing} (needed: {needed}); found {clean}"
         )
     return Columns(list(in_file), [f"c{i}" for i in found.values()], list(found))
 
