@@ -38,6 +38,7 @@ __all__ = [
     "OfficialCategory",
     "categories",
     "classify",
+    "is_known",
     "normalize_offence",
     "offence_map",
     "official_categories",
@@ -335,6 +336,16 @@ def offence_map() -> dict[tuple[str, str], str]:
         If either data file is malformed (the message names the file and the line).
     """
     return dict(_index().exact)
+
+
+def is_known(source: str, reported: str) -> bool:
+    """Return whether the taxonomy maps ``reported`` (exactly or ignoring accents).
+
+    An unknown text is classified as :data:`CATCH_ALL` and reported in load summaries.
+    """
+    text = normalize_offence(reported)
+    index = _index()
+    return (source, text) in index.exact or (source, _fold(text)) in index.folded
 
 
 def classify(source: str, reported: str) -> str:

@@ -104,9 +104,8 @@ class OffenceCatalog:
         position = pc.index_in(offences, value_set=pa.array(distinct))
         oids = pa.array([self.known[r][0] for r in distinct], pa.int32()).take(position)
         cids = pa.array([self.known[r][1] for r in distinct], pa.int16()).take(position)
-        mapped = taxonomy.offence_map()
         for reported in distinct:
-            if (self.source_code, taxonomy.normalize_offence(reported)) not in mapped:
+            if not taxonomy.is_known(self.source_code, reported):
                 self.unknown[reported] += int(pc.sum(pc.equal(offences, reported)).as_py())
         return oids, cids
 
@@ -157,13 +156,13 @@ class OfficialCatalog:
 
     def categories(self, offence_ids: np.ndarray, official_ids: np.ndarray) -> np.ndarray:
         """Return each row's category id, decided by its offence and official category."""
-        pairs = offence_ids.astype(np.int64) << 16 | (official_ids.astype(np.int64) & 0xFFFF)
+        pairs = offence_ids.astype(np.int64) << 16 | (official_ids.astype(np.int64) + 1)
         distinct, rows = np.unique(pairs, return_inverse=True)
         names = {oid: name for name, oid in self.ids.items()}
         texts = self.offences.texts()
         decided = np.empty(len(distinct), np.int16)
         for i, pair in enumerate(distinct.tolist()):
-            key = (pair >> 16, np.int16(pair & 0xFFFF).item())
+            key = (pair >> 16, (pair & 0xFFFF) - 1)
             if key not in self.decided:
                 official = names.get(key[1])
                 code, _ = taxonomy.resolve(self.offences.source_code, texts[key[0]], official)

@@ -224,10 +224,15 @@ def open_binary(path: Path) -> IO[bytes] | GzipReader:
         raise InputFileError(f"{path}: cannot open: {exc}") from exc
 
 
-#: Names of encodings as the notes give them.
-ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16 with BOM",
-                  "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "cp1252": "Windows-1252",
-                  "latin-1": "Latin-1"}  # fmt: skip
+#: Names of encodings as the notes give them, keyed by Python's name of each codec.
+ENCODING_NAMES = {
+    codecs.lookup(name).name: label
+    for name, label in [
+        ("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 with BOM"), ("utf-16", "UTF-16 with BOM"),
+        ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"), ("cp1252", "Windows-1252"),
+        ("latin-1", "Latin-1"),
+    ]
+}  # fmt: skip
 #: Bytes Windows-1252 leaves undefined; a file holding them is Latin-1.
 CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
@@ -338,7 +343,8 @@ def _open_text(stream: IO[bytes] | GzipReader, state: StreamState, path: Path) -
     if _looks_binary(reader.pending[:SAMPLE_BYTES]):
         raise InputFileError(f"{path}: binary content, not a CSV text file")
     state.encoding = encoding
-    state.notes.append(f"{path.name}: read as {ENCODING_NAMES.get(encoding, encoding)} ({how})")
+    label = ENCODING_NAMES.get(codecs.lookup(encoding).name, encoding)
+    state.notes.append(f"{path.name}: read as {label} ({how})")
     return reader
 
 
