@@ -76,8 +76,9 @@ class OffenceCatalog:
                 rows.append({"id": oid, "c": new, "v": taxonomy.version()})
                 self.known[reported] = (oid, new)
         if rows:
-            self.write("UPDATE offence SET category_id = :c, taxonomy_version = :v "
-                       "WHERE id = :id", rows)  # fmt: skip
+            self.write(
+                "UPDATE offence SET category_id = :c, taxonomy_version = :v WHERE id = :id", rows
+            )
 
     def texts(self) -> dict[int, str]:
         """Return offence id -> text."""

@@ -99,9 +99,13 @@ def _progress_bar(label: str):
 )
 @FORMAT
 def incidents_load(
-    path: str, source: str, encoding: str | None, accept_partial: bool, extra: tuple[str, ...],
+    path: str,
+    source: str,
+    encoding: str | None,
+    accept_partial: bool,
+    extra: tuple[str, ...],
     fmt: str,
-) -> None:  # fmt: skip
+) -> None:
     """Load incident points from PATH (.csv, .csv.gz or .zip)."""
     try:
         summary = _load_with_extra(path, source, encoding, accept_partial, extra)
@@ -116,10 +120,12 @@ def incidents_load(
     if fmt == "json":
         _echo_json(data)
         return
-    click.echo(f"read {data['read']:,}  loaded {data['loaded']:,}  "
-               f"duplicates {data['duplicates']:,}  "
-               f"quarantined {sum(data['quarantined'].values()):,}"
-               + ("  (partial file)" if data["partial"] else ""))  # fmt: skip
+    click.echo(
+        f"read {data['read']:,}  loaded {data['loaded']:,}  "
+        f"duplicates {data['duplicates']:,}  "
+        f"quarantined {sum(data['quarantined'].values()):,}"
+        + ("  (partial file)" if data["partial"] else "")
+    )
     for reason, n in data["quarantined"].items():
         click.echo(f"  quarantined {reason}: {n:,}")
     for offence, n in data["unknown_offences"].items():
@@ -139,8 +145,14 @@ def _load_with_extra(
     except ValueError as exc:
         raise InputFileError(str(exc)) from exc
     try:
-        return load_incidents(db.engine(), path, source, _progress_bar(source),
-                              encoding=encoding, accept_partial=accept_partial)  # fmt: skip
+        return load_incidents(
+            db.engine(),
+            path,
+            source,
+            _progress_bar(source),
+            encoding=encoding,
+            accept_partial=accept_partial,
+        )
     finally:
         taxonomy.set_extra(())
 

@@ -41,8 +41,13 @@ SAMPLE_BYTES = 1 << 16
 #: A header longer than this is no CSV header (a binary file, or one without line breaks).
 MAX_HEADER_BYTES = 1 << 20
 #: Magic numbers of compressions the loader does not read.
-OTHER_COMPRESSIONS = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"\x28\xb5\x2f\xfd": "zstd",
-                      b"7z\xbc\xaf": "7-Zip", b"Rar!": "RAR"}  # fmt: skip
+OTHER_COMPRESSIONS = {
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"7z\xbc\xaf": "7-Zip",
+    b"Rar!": "RAR",
+}
 T = TypeVar("T")
 
 
@@ -228,11 +233,15 @@ def open_binary(path: Path) -> IO[bytes] | GzipReader:
 ENCODING_NAMES = {
     codecs.lookup(name).name: label
     for name, label in [
-        ("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 with BOM"), ("utf-16", "UTF-16 with BOM"),
-        ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"), ("cp1252", "Windows-1252"),
+        ("utf-8", "UTF-8"),
+        ("utf-8-sig", "UTF-8 with BOM"),
+        ("utf-16", "UTF-16 with BOM"),
+        ("utf-16-le", "UTF-16LE"),
+        ("utf-16-be", "UTF-16BE"),
+        ("cp1252", "Windows-1252"),
         ("latin-1", "Latin-1"),
     ]
-}  # fmt: skip
+}
 #: Bytes Windows-1252 leaves undefined; a file holding them is Latin-1.
 CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
@@ -277,9 +286,9 @@ class Utf8Stream:
         self.passthrough = codecs.lookup(encoding).name == "utf-8"
         if encoding == "utf-8-sig" or (self.passthrough and sample.startswith(codecs.BOM_UTF8)):
             sample, self.passthrough = sample[len(codecs.BOM_UTF8) :], True
-        self.decoder = None if self.passthrough else codecs.getincrementaldecoder(encoding)(
-            "replace"
-        )  # fmt: skip
+        self.decoder = (
+            None if self.passthrough else codecs.getincrementaldecoder(encoding)("replace")
+        )
         self.pending = self._convert(sample, final=False)
 
     def _convert(self, raw: bytes, final: bool) -> bytes:
@@ -385,8 +394,10 @@ def _slices(stream: Utf8Stream, state: StreamState, path: Path) -> Iterator[byte
                     "(--accept-partial loads what it holds)"
                 ) from exc
             state.partial = True
-            state.notes.append(f"{path.name}: the file ends early ({_one_line(exc)}); "
-                               "loaded what was there (partial)")  # fmt: skip
+            state.notes.append(
+                f"{path.name}: the file ends early ({_one_line(exc)}); "
+                "loaded what was there (partial)"
+            )
             block = b""
         if not block:
             break
@@ -575,12 +586,16 @@ def stream_csv(
 
 def _note_repairs(state: StreamState, path: Path) -> None:
     if state.legacy_slices:
-        state.notes.append(f"{path.name}: {state.legacy_slices} slice(s) held bytes that are not "
-                           "UTF-8; read them as Windows-1252")  # fmt: skip
+        state.notes.append(
+            f"{path.name}: {state.legacy_slices} slice(s) held bytes that are not "
+            "UTF-8; read them as Windows-1252"
+        )
         state.legacy_slices = 0
     if state.fallback_slices:
-        state.notes.append(f"{path.name}: {state.fallback_slices} slice(s) held quoted line breaks "
-                           "or stray quotes; read them line by line")  # fmt: skip
+        state.notes.append(
+            f"{path.name}: {state.fallback_slices} slice(s) held quoted line breaks "
+            "or stray quotes; read them line by line"
+        )
         state.fallback_slices = 0
 
 

@@ -240,14 +240,20 @@ def _row_notes(counts: Counter[str], unknown_official: Counter[str]) -> list[str
     if counts["unreadable_times"]:
         notes.append(f"{counts['unreadable_times']} rows had an unreadable time; loaded without")
     if counts["unreadable_report_dates"]:
-        notes.append(f"{counts['unreadable_report_dates']} rows had an unreadable report date; "
-                     "loaded without")  # fmt: skip
+        notes.append(
+            f"{counts['unreadable_report_dates']} rows had an unreadable report date; "
+            "loaded without"
+        )
     if counts["repaired_texts"]:
-        notes.append(f"{counts['repaired_texts']} offence or category texts were repaired "
-                     "(code page 850 read as Latin-1, e.g. VIOLACIàN for VIOLACIÓN)")  # fmt: skip
+        notes.append(
+            f"{counts['repaired_texts']} offence or category texts were repaired "
+            "(code page 850 read as Latin-1, e.g. VIOLACIàN for VIOLACIÓN)"
+        )
     for name, n in unknown_official.most_common():
-        notes.append(f"{n} rows had the official category {name!r}, which the taxonomy does "
-                     "not know; their offence text decided")  # fmt: skip
+        notes.append(
+            f"{n} rows had the official category {name!r}, which the taxonomy does "
+            "not know; their offence text decided"
+        )
     return notes
 
 

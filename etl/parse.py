@@ -250,6 +250,7 @@ def repair_mojibake(values: pa.Array) -> tuple[pa.Array, int]:
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     valid = pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False)
     rows = int(changed[indices[valid].astype(np.int64)].sum())
-    dictionary = pa.array([f if f is not None else t for f, t in zip(fixed, texts, strict=True)],
-                          pa.string())  # fmt: skip
+    dictionary = pa.array(
+        [f if f is not None else t for f, t in zip(fixed, texts, strict=True)], pa.string()
+    )
     return dictionary.take(encoded.indices), rows

@@ -201,10 +201,18 @@ def _check_points(spec: SourceSpec, table: pa.Table, checks: RowChecks):
     with np.errstate(invalid="ignore"):
         degrees = (np.abs(lat.values) <= 90) & (np.abs(lon.values) <= 180)
         swapped = (np.abs(lon.values) <= 90) & (np.abs(lat.values) <= 180)
-        checks.fail(has_point & ~degrees & ~swapped, "coordinates_out_of_range", pair,
-                    _pairs(raw_lat, raw_lon))  # fmt: skip
-        checks.fail(has_point & ~_near_city(lon.values, lat.values), "coordinates_outside_city",
-                    pair, _pairs(raw_lat, raw_lon))  # fmt: skip
+        checks.fail(
+            has_point & ~degrees & ~swapped,
+            "coordinates_out_of_range",
+            pair,
+            _pairs(raw_lat, raw_lon),
+        )
+        checks.fail(
+            has_point & ~_near_city(lon.values, lat.values),
+            "coordinates_outside_city",
+            pair,
+            _pairs(raw_lat, raw_lon),
+        )
     return np.where(has_point, lon.values, np.nan), np.where(has_point, lat.values, np.nan)
 
 
@@ -216,8 +224,12 @@ def _pairs(raw_lat: pa.Array, raw_lon: pa.Array) -> pa.Array:
 def _near_city(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Whether points lie inside the city's envelope widened by :data:`CITY_MARGIN`."""
     west, south, east, north = CITY_ENVELOPE
-    return ((lon >= west - CITY_MARGIN) & (lon <= east + CITY_MARGIN)
-            & (lat >= south - CITY_MARGIN) & (lat <= north + CITY_MARGIN))  # fmt: skip
+    return (
+        (lon >= west - CITY_MARGIN)
+        & (lon <= east + CITY_MARGIN)
+        & (lat >= south - CITY_MARGIN)
+        & (lat <= north + CITY_MARGIN)
+    )
 
 
 def _long_text(values: pa.Array) -> np.ndarray:
@@ -235,8 +247,9 @@ def _check_offence(spec: SourceSpec, table: pa.Table, checks: RowChecks, counts)
     offence = _clean(raw, counts)
     checks.fail(pc.equal(offence, "").to_numpy(zero_copy_only=False), "missing_offence",
                 spec.offence, raw)  # fmt: skip
-    checks.fail(_long_text(offence), "text_too_long", spec.offence, pc.utf8_slice_codeunits(
-        raw, 0, 60))  # fmt: skip
+    checks.fail(
+        _long_text(offence), "text_too_long", spec.offence, pc.utf8_slice_codeunits(raw, 0, 60)
+    )
     return offence
 
 
@@ -246,8 +259,9 @@ def _official(spec: SourceSpec, table: pa.Table, checks: RowChecks, counts) -> p
         return None
     raw = table[spec.official].combine_chunks()
     values = _clean(raw, counts)
-    checks.fail(_long_text(values), "text_too_long", spec.official,
-                pc.utf8_slice_codeunits(raw, 0, 60))  # fmt: skip
+    checks.fail(
+        _long_text(values), "text_too_long", spec.official, pc.utf8_slice_codeunits(raw, 0, 60)
+    )
     return pc.if_else(pc.equal(values, ""), None, values)
 
 
@@ -263,8 +277,7 @@ def _reported(spec: SourceSpec, table: pa.Table):
     has_day = ~dates.empty & ~dates.bad & (dates.values >= MIN_DATE) & (dates.values <= _today())
     if spec.reported_time in table.column_names:
         time_raw = table[spec.reported_time].combine_chunks()
-        time_raw = pc.if_else(pc.equal(pc.utf8_trim_whitespace(time_raw), ""), time_part,
-                              time_raw)  # fmt: skip
+        time_raw = pc.if_else(pc.equal(pc.utf8_trim_whitespace(time_raw), ""), time_part, time_raw)
     else:
         time_raw = time_part
     times = parse.parse_times(time_raw)

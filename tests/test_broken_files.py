@@ -133,7 +133,7 @@ def test_truncated_gzip_is_refused_unless_partial_is_accepted(territory_db, tmp_
     cut.write_bytes(data[: len(data) - 12])
     with territory_db.connect() as conn:
         runs_before = conn.execute(text("SELECT count(*) FROM load_run")).scalar()
-    with pytest.raises(InputFileError, match="ends early.*nothing was stored"):
+    with pytest.raises(InputFileError, match=r"ends early.*nothing was stored"):
         load_incidents(territory_db, cut, "fgj")
     with territory_db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM load_run")).scalar() == runs_before

@@ -41,13 +41,16 @@ def offences(engine, run_id: int) -> list[tuple]:
         ("utf8", lambda s: s.encode("utf-8"), "2014-01-02", "UTF-8 (detected)"),
         ("utf8bom", lambda s: codecs.BOM_UTF8 + s.encode(), "2014-01-03", "UTF-8 with BOM"),
         ("utf16le", lambda s: s.encode("utf-16"), "2014-01-04", "UTF-16 with BOM"),
-        ("utf16be", lambda s: codecs.BOM_UTF16_BE + s.encode("utf-16-be"), "2014-01-05",
-         "UTF-16 with BOM"),
+        (
+            "utf16be",
+            lambda s: codecs.BOM_UTF16_BE + s.encode("utf-16-be"),
+            "2014-01-05",
+            "UTF-16 with BOM",
+        ),
         ("cp1252", lambda s: s.encode("cp1252"), "2014-01-06", "Windows-1252 (detected)"),
-        ("crlf", lambda s: s.replace("\n", "\r\n").encode("cp1252"), "2014-01-07",
-         "Windows-1252"),
+        ("crlf", lambda s: s.replace("\n", "\r\n").encode("cp1252"), "2014-01-07", "Windows-1252"),
     ],
-)  # fmt: skip
+)
 def test_each_encoding_loads_with_accents_intact(territory_db, tmp_path, name, encode, day, named):
     path = tmp_path / f"{name}.csv"
     path.write_bytes(encode(content(day)))
@@ -70,9 +73,13 @@ def test_the_encoding_option_overrides_detection(territory_db, tmp_path):
     summary = load_incidents(territory_db, path, "fgj", encoding="latin-1")
     assert any("read as Latin-1 (as asked)" in note for note in summary.notes)
     with territory_db.connect() as conn:
-        texts = conn.execute(text(
-            "SELECT o.reported FROM incident i JOIN offence o ON o.id = i.offence_id "
-            "WHERE i.load_run_id = :run ORDER BY i.source_row"), {"run": summary.run_id}).scalars()  # fmt: skip
+        texts = conn.execute(
+            text(
+                "SELECT o.reported FROM incident i JOIN offence o ON o.id = i.offence_id "
+                "WHERE i.load_run_id = :run ORDER BY i.source_row"
+            ),
+            {"run": summary.run_id},
+        ).scalars()
         assert next(iter(texts)) == "VIOLACIÃ\x93N"
 
 
@@ -83,7 +90,7 @@ def test_legacy_bytes_after_a_utf8_start_are_read_as_windows_1252(territory_db, 
     padding = "".join(
         f"2014-03-02,10:00:00,FRAUDE,,{'X' * 200},19.4{i % 90 + 10:02d},-99.0900\n"
         for i in range(400)
-    )  # fmt: skip
+    )
     tail = ROWS[0].format(day="2014-03-03") + "\n"
     path = tmp_path / "mixed.csv"
     path.write_bytes(head.encode() + padding.encode() + tail.encode("cp1252"))
@@ -112,5 +119,6 @@ def test_mojibake_from_code_page_850_is_repaired_and_counted(territory_db, tmp_p
         ("FRAUDE", "fraude"),
     ]
     # two offence texts and two category texts
-    assert any(note.startswith("4 offence or category texts were repaired") for note in
-               summary.notes), summary.notes  # fmt: skip
+    assert any(
+        note.startswith("4 offence or category texts were repaired") for note in summary.notes
+    ), summary.notes
