@@ -138,13 +138,13 @@ def _load_with_extra(
     path: str, source: str, encoding: str | None, accept_partial: bool, extra: tuple[str, ...]
 ):
     """Load with the extra taxonomy files in use, then drop them again."""
+    taxonomy.set_extra(extra)
     try:
-        taxonomy.set_extra(extra)
-        taxonomy.offence_map()  # a broken extra file fails here, before the load starts
-        taxonomy.official_categories()
-    except ValueError as exc:
-        raise InputFileError(str(exc)) from exc
-    try:
+        try:
+            taxonomy.offence_map()  # a broken extra file fails here, before the load starts
+            taxonomy.official_categories()
+        except ValueError as exc:
+            raise InputFileError(str(exc)) from exc
         return load_incidents(
             db.engine(),
             path,

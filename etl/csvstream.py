@@ -516,6 +516,7 @@ def _parse(raw: bytes, columns: Columns) -> tuple[pa.Table, list[pacsv.InvalidRo
             column_types=dict.fromkeys(columns.kept, pa.string()),
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
+            check_utf8=False,  # the slice was checked whole (see _is_utf8)
         ),
     )
     return table.rename_columns(columns.names), invalid
@@ -600,9 +601,16 @@ def _note_repairs(state: StreamState, path: Path) -> None:
 
 
 def _is_utf8(raw: bytes) -> bool:
+    """Whether a slice is valid UTF-8, checked by Arrow's vectorised validator without a copy.
+
+    Arrow's parser must never meet invalid UTF-8: it cannot hand such a row to the
+    invalid-row handler. Checked here once, it is not checked again while parsing.
+    """
+    offsets = pa.py_buffer(np.array([0, len(raw)], np.int64).tobytes())
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(raw)])
     try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
+        whole.cast(pa.large_string())
+    except pa.ArrowInvalid:
         return False
     return True
 
@@ -611,19 +619,16 @@ def _chunk(raw: bytes, columns: Columns, first_line: int, state: StreamState) ->
     """Parse a slice with Arrow; a slice Arrow cannot match line for line is read by lines.
 
     A slice that is not UTF-8 (a legacy byte in a file that began as UTF-8) is read
-    as Windows-1252 first.
+    as Windows-1252.
     """
-    try:
-        return _fast_chunk(raw, columns, first_line)
-    except (pa.ArrowInvalid, _MismatchError):
-        pass
     if not _is_utf8(raw):
         state.legacy_slices += 1
         raw = raw.decode("cp1252", "replace").encode("utf-8")
-        with contextlib.suppress(pa.ArrowInvalid, _MismatchError):
-            return _fast_chunk(raw, columns, first_line)
-    state.fallback_slices += 1
-    return _chunk_by_lines(raw, columns, first_line)
+    try:
+        return _fast_chunk(raw, columns, first_line)
+    except (pa.ArrowInvalid, _MismatchError):
+        state.fallback_slices += 1
+        return _chunk_by_lines(raw, columns, first_line)
 
 
 class _MismatchError(Exception):
