@@ -33,6 +33,7 @@ from etl.sources import SOURCES
 
 COLUMNS = ["fecha_hecho", "hora_hecho", "delito", "categoria_delito", "latitud", "longitud"]
 GOOD_ROW = ["2020-06-01", "10:00:00", "FRAUDE", "DELITO DE BAJO IMPACTO", "19.4300", "-99.1300"]
+HEADER = b"fecha_hecho,hora_hecho,delito,latitud,longitud\n"
 TABLES = ("incident", "assignment", "daily_count", "quarantine", "load_run", "offence")
 
 
@@ -131,15 +132,24 @@ def test_an_extra_taxonomy_file_maps_a_new_text_without_editing_code(cli, territ
     row = ["2013-02-02", "10:00", "ROBO DE UNICORNIO CON VIOLENCIA", "", "19.43", "-99.13"]
     path.write_text(",".join(COLUMNS) + "\n" + ",".join(row) + "\n", encoding="utf-8")
     result = cli(
-        "incidents", "load", str(path), "--source", "fgj", "--taxonomy-extra", str(extra),
-        "--format", "json",
-    )  # fmt: skip
+        "incidents",
+        "load",
+        str(path),
+        "--source",
+        "fgj",
+        "--taxonomy-extra",
+        str(extra),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0 and '"unknown_offences": {}' in result.output
     with territory_db.connect() as conn:
-        stored = conn.execute(text(
-            "SELECT c.code, o.taxonomy_version FROM offence o JOIN category c "
-            "ON c.id = o.category_id WHERE o.reported = 'ROBO DE UNICORNIO CON VIOLENCIA'"
-        )).one()  # fmt: skip
+        stored = conn.execute(
+            text(
+                "SELECT c.code, o.taxonomy_version FROM offence o JOIN category c "
+                "ON c.id = o.category_id WHERE o.reported = 'ROBO DE UNICORNIO CON VIOLENCIA'"
+            )
+        ).one()
     assert stored.code == "robo_otros_cv" and stored.taxonomy_version.startswith("2026.2+extra.")
     broken = tmp_path / "broken.csv"
     broken.write_text("a,b\n1,2\n", encoding="utf-8")
@@ -250,11 +260,11 @@ def test_every_row_of_a_malformed_file_is_accounted_for(territory_db, case, acce
 @given(
     content=st.one_of(
         st.binary(max_size=3000),
-        st.binary(max_size=200).map(lambda b: b"fecha_hecho,hora_hecho,delito,latitud,longitud\n" + b),
+        st.binary(max_size=200).map(lambda b: HEADER + b),
         st.binary(max_size=200).map(lambda b: codecs.BOM_UTF16_LE + b),
         st.binary(max_size=200).map(lambda b: gzip.compress(b)[: len(b) // 2 + 10]),
     )
-)  # fmt: skip
+)
 def test_no_exception_but_a_one_line_input_error_escapes_the_reader(content):
     spec = SOURCES["fgj"]
     with tempfile.TemporaryDirectory() as folder:
