@@ -138,7 +138,9 @@ def test_a_connection_lost_midway_is_one_line_of_error_and_stores_nothing(territ
     assert process.returncode == 1, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith(f"error: {tmp_path / 'lost.csv.gz'}: the database connection was lost")
+    assert lines[0].startswith(
+        f"error: {tmp_path / 'lost.csv.gz'}: the database connection was lost"
+    )
     wait_for_lock_release(territory_db)
     assert table_counts(territory_db) == before
 
