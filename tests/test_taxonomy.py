@@ -130,7 +130,7 @@ def _write(path: Path, text: str) -> Path:
 FINGERPRINTS = {
     "2026.1": "8828e09eb5d0d0cf53fd636aeb48cdd3d5c802acf78027449e9b2c7c8120cb04",
     # from 2026.2 on, the fingerprint also covers official_categories.csv
-    "2026.2": "7889c5a63aa08a2b58a98758894be124cbef06792e488e898c93dc6c2ecf296b",
+    "2026.2": "4200ebf69b20cca4ff1b2c162838b1bf7fce8f33bfec7511edfdc6b6fc7baf63",
 }
 
 
