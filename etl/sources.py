@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,10 +152,17 @@ class RowChecks:
         self.reason = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
 
-    def fail(self, mask: np.ndarray, reason: str, column: str, values: pa.Array) -> None:
-        """Mark rows in ``mask`` (not yet failed) with ``reason``."""
+    def fail(
+        self, mask: np.ndarray, reason: str, column: str, values: pa.Array | Callable[[], pa.Array]
+    ) -> None:
+        """Mark rows in ``mask`` (not yet failed) with ``reason``.
+
+        ``values`` (shown in the detail) may be a function, called only if a row fails.
+        """
         new = mask & ~self.failed
         if new.any():
+            if callable(values):
+                values = values()
             self.failed |= new
             self.reason[new] = reason
             shown = values.take(pa.array(np.flatnonzero(new))).to_pylist()
@@ -196,7 +204,8 @@ def _check_points(spec: SourceSpec, table: pa.Table, checks: RowChecks):
     partial = lat.empty != lon.empty
     missing = (lat.empty & lon.empty) if spec.coordinates_required else partial
     pair = f"{spec.lat}/{spec.lon}"
-    checks.fail(missing | partial, "missing_coordinates", pair, _pairs(raw_lat, raw_lon))
+    pairs = functools.partial(_pairs, raw_lat, raw_lon)  # built only for a failing row
+    checks.fail(missing | partial, "missing_coordinates", pair, pairs)
     has_point = ~lat.empty & ~lon.empty
     with np.errstate(invalid="ignore"):
         degrees = (np.abs(lat.values) <= 90) & (np.abs(lon.values) <= 180)
@@ -205,13 +214,13 @@ def _check_points(spec: SourceSpec, table: pa.Table, checks: RowChecks):
             has_point & ~degrees & ~swapped,
             "coordinates_out_of_range",
             pair,
-            _pairs(raw_lat, raw_lon),
+            pairs,
         )
         checks.fail(
             has_point & ~_near_city(lon.values, lat.values),
             "coordinates_outside_city",
             pair,
-            _pairs(raw_lat, raw_lon),
+            pairs,
         )
     return np.where(has_point, lon.values, np.nan), np.where(has_point, lat.values, np.nan)
 
@@ -237,9 +246,9 @@ def _long_text(values: pa.Array) -> np.ndarray:
 
 
 def _clean(values: pa.Array, counts: Counter[str]) -> pa.Array:
-    repaired, n = parse.repair_mojibake(values)
-    counts["repaired_texts"] += n
-    return parse.clean_text(repaired)
+    cleaned, repaired = parse.clean_text(values, repair=True)
+    counts["repaired_texts"] += repaired
+    return cleaned
 
 
 def _check_offence(spec: SourceSpec, table: pa.Table, checks: RowChecks, counts) -> pa.Array:
