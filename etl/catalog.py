@@ -11,7 +11,10 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from compstat import taxonomy
+from compstat.errors import InputFileError
 
+#: Official category ids are smallints.
+MAX_OFFICIAL_ID = 32_767
 #: Runs one SQL statement with a list of parameter rows.
 Writer = Callable[[str, list[dict]], object]
 
@@ -134,6 +137,11 @@ class OfficialCatalog:
         self.unknown: Counter[str] = Counter()
 
     def _add(self, names: list[str]) -> None:
+        if self.next_id + len(names) > MAX_OFFICIAL_ID:
+            raise InputFileError(
+                f"over {MAX_OFFICIAL_ID:,} distinct official category texts: the column "
+                "holds no categories"
+            )
         first, self.next_id = self.next_id, self.next_id + len(names)
         rows = []
         for i, name in enumerate(names):

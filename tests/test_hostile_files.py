@@ -186,12 +186,14 @@ def quote(value: str) -> str:
 
 
 @st.composite
-def files(draw) -> tuple[bytes, bool]:
-    """Return a file's bytes and whether it is cut short."""
+def files(draw) -> tuple[bytes, bool, bool]:
+    """Return a file's bytes, whether it is cut short and whether it lacks a needed column."""
     extra = draw(st.lists(st.sampled_from(["extra", "colonia_hecho", "x y"]), max_size=2))
     names = draw(st.permutations(COLUMNS + extra))
     if draw(st.booleans()):  # the optional columns may be absent
         names = [n for n in names if n != "categoria_delito"]
+    if draw(st.integers(0, 7)) == 0:  # and a required one, rarely: the file is refused
+        names.remove(draw(st.sampled_from(["fecha_hecho", "delito", "latitud"])))
     body = draw(st.lists(rows(), min_size=1, max_size=25))
     body += draw(st.lists(st.sampled_from(body), max_size=3))  # repeated rows
     lines = [",".join(names)]
@@ -205,11 +207,13 @@ def files(draw) -> tuple[bytes, bool]:
     content = newline.join(lines) + draw(st.sampled_from(["", newline]))
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
     data = content.encode(encoding, "replace")
+    lacking = not {"fecha_hecho", "delito", "latitud"} <= set(names)
     if not draw(st.booleans()):
-        return data, False
+        return data, False, lacking
     packed = gzip.compress(data, compresslevel=1)
     cut = draw(st.integers(0, 3)) == 0
-    return (packed[: max(20, len(packed) - draw(st.integers(9, 40)))] if cut else packed), cut
+    packed = packed[: max(20, len(packed) - draw(st.integers(9, 40)))] if cut else packed
+    return packed, cut, lacking
 
 
 def stored_for(engine, run_id: int) -> tuple[int, int, int]:
@@ -232,7 +236,7 @@ def stored_for(engine, run_id: int) -> tuple[int, int, int]:
 )
 @given(case=files(), accept_partial=st.booleans())
 def test_every_row_of_a_malformed_file_is_accounted_for(territory_db, case, accept_partial):
-    data, cut = case
+    data, cut, lacking = case
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "hostile.csv"
         path.write_bytes(data)
@@ -240,8 +244,12 @@ def test_every_row_of_a_malformed_file_is_accounted_for(territory_db, case, acce
         try:
             summary = load_incidents(territory_db, path, "fgj", accept_partial=accept_partial)
         except InputFileError as exc:
-            # only a file cut short may be refused, and then nothing is stored
-            assert cut and not accept_partial and "\n" not in str(exc), str(exc)
+            # only a file cut short or lacking a needed column is refused; nothing is stored
+            assert "\n" not in str(exc)
+            if lacking:
+                assert "header lacks columns" in str(exc) or cut, str(exc)
+            else:
+                assert cut and not accept_partial, str(exc)
             assert table_counts(territory_db) == before
             return
         quarantined = sum(summary.quarantined.values())
