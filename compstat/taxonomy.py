@@ -19,26 +19,37 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import os
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from types import MappingProxyType
 
 __all__ = [
     "CATCH_ALL",
+    "EXTRA_ENV",
     "TAXONOMY_VERSION",
     "Category",
+    "OfficialCategory",
     "categories",
     "classify",
+    "is_known",
     "normalize_offence",
     "offence_map",
+    "official_categories",
+    "official_rule",
+    "resolve",
+    "set_extra",
+    "version",
 ]
 
 #: Version of the mapping; bump it whenever either data file changes (see docs/taxonomy.md).
-TAXONOMY_VERSION: str = "2026.1"
+TAXONOMY_VERSION: str = "2026.2"
 
 #: Code of the category that receives every offence text the taxonomy does not know.
 CATCH_ALL: str = "otros"
@@ -46,6 +57,20 @@ CATCH_ALL: str = "otros"
 _SOURCES = frozenset({"ssp", "fgj"})
 _CATEGORIES_FILE = "categories.csv"
 _TAXONOMY_FILE = "offence_taxonomy.csv"
+_OFFICIAL_FILE = "official_categories.csv"
+_OFFICIAL_COLUMNS = ("source", "official", "category", "category_sv")
+#: Environment variable naming extra taxonomy files (separated by ``os.pathsep``).
+EXTRA_ENV = "COMPSTAT_TAXONOMY_EXTRA"
+#: Where a high-impact category goes when the source's own category says the row is of
+#: low impact ("DELITO DE BAJO IMPACTO"): the nearest low-impact group.
+LOW_IMPACT_FALLBACK = {
+    "homicidio_doloso": "otros",
+    "lesiones_arma_fuego": "lesiones_dolosas",
+    "secuestro": "otros",
+    "violacion": "delitos_sexuales",
+}
+#: An offence text that says the robbery was without violence.
+_WITHOUT_VIOLENCE = re.compile(r"\bSIN VIOLENCIA\b|\bS\s*/\s*V\b|\bS\.V\.|\bSV$")
 _CATEGORY_COLUMNS = ("code", "name_es", "name_en", "high_impact", "sort_order")
 _TAXONOMY_COLUMNS = ("source", "reported", "category")
 _CODE_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -272,12 +297,24 @@ def categories() -> tuple[Category, ...]:
     return _load_categories(_data_file(_CATEGORIES_FILE))
 
 
-@functools.cache
 def _index() -> _Index:
+    """Return the offence taxonomy (with the extra files in use), indexed."""
+    return _index_for(_extra_files())
+
+
+@functools.cache
+def _index_for(extra: tuple[Path, ...]) -> _Index:
     """Load the offence taxonomy once and index it by exact and by accent-folded text."""
     codes = {category.code for category in categories()}
     exact = _load_offence_map(_data_file(_TAXONOMY_FILE), codes)
     folded = {(source, _fold(text)): code for (source, text), code in exact.items()}
+    for path in _extras(extra)[0]:
+        for (source, text), code in _load_offence_map(path, codes).items():
+            known = [key for key in exact if key[0] == source and _fold(key[1]) == _fold(text)]
+            for key in known:  # an extra row overrides the packaged row of the same text
+                del exact[key]
+            exact[(source, text)] = code
+            folded[(source, _fold(text))] = code
     return _Index(MappingProxyType(exact), MappingProxyType(folded))
 
 
@@ -299,6 +336,16 @@ def offence_map() -> dict[tuple[str, str], str]:
         If either data file is malformed (the message names the file and the line).
     """
     return dict(_index().exact)
+
+
+def is_known(source: str, reported: str) -> bool:
+    """Return whether the taxonomy maps ``reported`` (exactly or ignoring accents).
+
+    An unknown text is classified as :data:`CATCH_ALL` and reported in load summaries.
+    """
+    text = normalize_offence(reported)
+    index = _index()
+    return (source, text) in index.exact or (source, _fold(text)) in index.folded
 
 
 def classify(source: str, reported: str) -> str:
@@ -336,3 +383,176 @@ def classify(source: str, reported: str) -> str:
     if code is None:
         code = index.folded.get((source, _fold(text)), CATCH_ALL)
     return code
+
+
+@dataclass(frozen=True)
+class OfficialCategory:
+    """What a source's own category text (FGJ ``categoria_delito``) decides.
+
+    Attributes
+    ----------
+    official : str
+        The category text, normalised.
+    category : str or None
+        The canonical category of a row with violence, or of every row when
+        ``category_sv`` is ``None``; ``None`` means "low impact": the offence text's
+        category decides, but never a high-impact one.
+    category_sv : str or None
+        The canonical category of a row whose offence text says it was without
+        violence, for official categories that lump "con y sin violencia".
+    """
+
+    official: str
+    category: str | None
+    category_sv: str | None
+
+
+_extra_paths: tuple[Path, ...] = ()
+
+
+def set_extra(paths: Sequence[str | Path]) -> None:
+    """Use extra taxonomy files from now on, besides those named by :data:`EXTRA_ENV`.
+
+    Each file is either an offence file (``source,reported,category``; a row overrides
+    the packaged mapping of its text) or an official-category file
+    (``source,official,category,category_sv``), told apart by the header. They let a
+    user who loads a newer release map its new texts without editing code.
+    """
+    global _extra_paths
+    _extra_paths = tuple(Path(p) for p in paths)
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    _index_for.cache_clear()
+    _official_for.cache_clear()
+    _extras.cache_clear()
+
+
+def _extra_files() -> tuple[Path, ...]:
+    from_env = tuple(Path(p) for p in os.environ.get(EXTRA_ENV, "").split(os.pathsep) if p)
+    return from_env + _extra_paths
+
+
+@functools.cache
+def _extras(files_: tuple[Path, ...]) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Split extra files into offence files and official-category files, by header."""
+    offences, officials = [], []
+    for path in files_:
+        if not path.is_file():
+            raise ValueError(f"{path}: extra taxonomy file not found")
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            header = tuple(next(csv.reader(handle), ()))
+        if header == _OFFICIAL_COLUMNS:
+            officials.append(path)
+        elif header == _TAXONOMY_COLUMNS:
+            offences.append(path)
+        else:
+            raise ValueError(
+                f"{path}, line 1: expected columns {','.join(_TAXONOMY_COLUMNS)} or "
+                f"{','.join(_OFFICIAL_COLUMNS)}, found {header}"
+            )
+    return tuple(offences), tuple(officials)
+
+
+def version() -> str:
+    """Return the taxonomy version in use: :data:`TAXONOMY_VERSION`, plus ``+extra.<hash>``.
+
+    The suffix fingerprints the extra files' contents, so offences classified with
+    them are told apart from those classified by the packaged files alone.
+    """
+    files_ = _extra_files()
+    if not files_:
+        return TAXONOMY_VERSION
+    digest = hashlib.sha256()
+    for path in files_:
+        digest.update(path.read_bytes())
+    return f"{TAXONOMY_VERSION}+extra.{digest.hexdigest()[:8]}"
+
+
+def _load_official(
+    path: Traversable, known_codes: Collection[str]
+) -> dict[tuple[str, str], OfficialCategory]:
+    found: dict[tuple[str, str], OfficialCategory] = {}
+    for line, row in _rows(path, _OFFICIAL_COLUMNS):
+        source, official = row["source"], row["official"]
+        if source not in _SOURCES:
+            raise _error(path, line, f"unknown source {source!r}")
+        if official != normalize_offence(official) or not official:
+            raise _error(path, line, f"official {official!r} is empty or not normalised")
+        codes = [row["category"] or None, row["category_sv"] or None]
+        for code in codes:
+            if code is not None and code not in known_codes:
+                raise _error(path, line, f"category {code!r} is not defined in {_CATEGORIES_FILE}")
+        if codes[0] is None and codes[1] is not None:
+            raise _error(path, line, "category_sv without category")
+        found[(source, _fold(official))] = OfficialCategory(official, *codes)
+    return found
+
+
+def _official() -> Mapping[tuple[str, str], OfficialCategory]:
+    return _official_for(_extra_files())
+
+
+@functools.cache
+def _official_for(extra: tuple[Path, ...]) -> Mapping[tuple[str, str], OfficialCategory]:
+    codes = {category.code for category in categories()}
+    found = _load_official(_data_file(_OFFICIAL_FILE), codes)
+    for path in _extras(extra)[1]:
+        found.update(_load_official(path, codes))
+    return MappingProxyType(found)
+
+
+def official_categories() -> dict[tuple[str, str], OfficialCategory]:
+    """Return the known official categories, keyed by ``(source, accent-folded text)``."""
+    return dict(_official())
+
+
+def official_rule(source: str, official: str) -> OfficialCategory | None:
+    """Return what an official category text decides, or ``None`` if it is unknown."""
+    return _official().get((source, _fold(normalize_offence(official))))
+
+
+def resolve(source: str, reported: str, official: str | None) -> tuple[str, bool]:
+    """Return the category of a row from its offence text and the source's own category.
+
+    Where the row carries an official category the taxonomy knows, it decides whether
+    the row is high-impact and in which high-impact family; the offence text still
+    splits "con y sin violencia" families. A low-impact official category ("DELITO DE
+    BAJO IMPACTO") keeps the text's category unless that one is high-impact, which is
+    then replaced by its low-impact fallback. Rows without an official category, or
+    with one the taxonomy does not know, get the text's category.
+
+    Returns
+    -------
+    code : str
+        The category code.
+    known : bool
+        Whether the official category was known (``False`` also when absent).
+    """
+    text_code = classify(source, reported)
+    if official is None:
+        return text_code, False
+    rule = official_rule(source, official)
+    if rule is None:
+        return text_code, False
+    if rule.category is None:
+        return _low_impact(text_code), True
+    if rule.category_sv is None:
+        return rule.category, True
+    if text_code in (rule.category, rule.category_sv):
+        return text_code, True
+    without = text_code.endswith("_sv") or bool(
+        _WITHOUT_VIOLENCE.search(normalize_offence(reported))
+    )
+    return (rule.category_sv if without else rule.category), True
+
+
+def _low_impact(code: str) -> str:
+    """Return ``code``, or its low-impact fallback if it is high-impact."""
+    by_code = {category.code: category for category in categories()}
+    if not by_code[code].high_impact:
+        return code
+    if code in LOW_IMPACT_FALLBACK:
+        return LOW_IMPACT_FALLBACK[code]
+    return "robo_otros_sv" if code.endswith("_sv") else "robo_otros_cv"

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from compstat import db
-from compstat.errors import OutputFileError
+from compstat import db, taxonomy
+from compstat.errors import CompstatError, InputFileError, OutputFileError
 from compstat.queries import counts as counts_query
 from compstat.queries import territory as territory_query
 from etl.incidents import load_incidents
@@ -85,25 +85,77 @@ def _progress_bar(label: str):
 @incidents.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--source", type=click.Choice(["ssp", "fgj"]), required=True)
+@click.option("--encoding", help="The file's text encoding (default: detected; e.g. cp1252).")
+@click.option(
+    "--accept-partial",
+    is_flag=True,
+    help="Load what a truncated compressed file holds; the run is marked partial.",
+)
+@click.option(
+    "--taxonomy-extra",
+    "extra",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Extra taxonomy CSV (offence or official-category rows); repeatable.",
+)
 @FORMAT
-def incidents_load(path: str, source: str, fmt: str) -> None:
+def incidents_load(
+    path: str,
+    source: str,
+    encoding: str | None,
+    accept_partial: bool,
+    extra: tuple[str, ...],
+    fmt: str,
+) -> None:
     """Load incident points from PATH (.csv, .csv.gz or .zip)."""
-    summary = load_incidents(db.engine(), path, source, _progress_bar(source))
+    try:
+        summary = _load_with_extra(path, source, encoding, accept_partial, extra)
+    except CompstatError:
+        raise
+    except Exception as exc:  # never a traceback: one line naming the file, exit status 1
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputFileError(f"{path}: {reason}") from exc
     if sys.stderr.isatty():
         click.echo("", err=True)
     data = summary.as_json()
     if fmt == "json":
         _echo_json(data)
         return
-    click.echo(f"read {data['read']:,}  loaded {data['loaded']:,}  "
-               f"duplicates {data['duplicates']:,}  "
-               f"quarantined {sum(data['quarantined'].values()):,}")  # fmt: skip
+    click.echo(
+        f"read {data['read']:,}  loaded {data['loaded']:,}  "
+        f"duplicates {data['duplicates']:,}  "
+        f"quarantined {sum(data['quarantined'].values()):,}"
+        + ("  (partial file)" if data["partial"] else "")
+    )
     for reason, n in data["quarantined"].items():
         click.echo(f"  quarantined {reason}: {n:,}")
     for offence, n in data["unknown_offences"].items():
         click.echo(f"  unknown offence (loaded as 'otros'): {offence!r}: {n:,}")
     for note in data["notes"]:
         click.echo(f"  note: {note}")
+
+
+def _load_with_extra(
+    path: str, source: str, encoding: str | None, accept_partial: bool, extra: tuple[str, ...]
+):
+    """Load with the extra taxonomy files in use, then drop them again."""
+    taxonomy.set_extra(extra)
+    try:
+        try:
+            taxonomy.offence_map()  # a broken extra file fails here, before the load starts
+            taxonomy.official_categories()
+        except ValueError as exc:
+            raise InputFileError(str(exc)) from exc
+        return load_incidents(
+            db.engine(),
+            path,
+            source,
+            _progress_bar(source),
+            encoding=encoding,
+            accept_partial=accept_partial,
+        )
+    finally:
+        taxonomy.set_extra(())
 
 
 @incidents.command("reconcile")

@@ -8,13 +8,17 @@ never silently skipped.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import csv
 import io
 import queue
+import re
 import threading
+import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
@@ -24,14 +28,26 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from isal import igzip_lib, isal_zlib
 
-from compstat.errors import InputFileError
+from compstat.errors import CompstatError, InputFileError
 
 CHUNK_BYTES = 16 << 20
 #: The first slice is this small, and each next one twice as big up to CHUNK_BYTES, so the
 #: database gets its first rows while the rest of the file is still being read.
 FIRST_CHUNK_BYTES = 1 << 20
 #: What a damaged compressed stream raises while it is read.
-STREAM_ERRORS = (EOFError, OSError, zlib.error, isal_zlib.error)
+STREAM_ERRORS = (EOFError, OSError, zlib.error, isal_zlib.error, zipfile.BadZipFile)
+#: Bytes looked at to tell the encoding and whether the file is text at all.
+SAMPLE_BYTES = 1 << 16
+#: A header longer than this is no CSV header (a binary file, or one without line breaks).
+MAX_HEADER_BYTES = 1 << 20
+#: Magic numbers of compressions the loader does not read.
+OTHER_COMPRESSIONS = {
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"7z\xbc\xaf": "7-Zip",
+    b"Rar!": "RAR",
+}
 T = TypeVar("T")
 
 
@@ -87,9 +103,26 @@ class Chunk:
 
 @dataclass
 class StreamState:
-    """What the stream learnt about the file as a whole."""
+    """What the stream learnt about the file as a whole, and how it may read it.
+
+    Attributes
+    ----------
+    notes : list of str
+        File-level notes for the load summary.
+    encoding : str or None
+        The text encoding to read (``None``: detect it); set to the one used.
+    accept_partial : bool
+        Whether a compressed file cut short loads what it holds (else it is refused).
+    partial : bool
+        Set when the file was cut short and what it held was read.
+    """
 
     notes: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    accept_partial: bool = False
+    partial: bool = False
+    legacy_slices: int = 0
+    fallback_slices: int = 0
 
 
 class GzipReader:
@@ -179,6 +212,12 @@ def open_binary(path: Path) -> IO[bytes] | GzipReader:
             magic = probe.read(4)
         if magic[:2] == b"\x1f\x8b":
             return GzipReader(path)
+        for prefix, name in OTHER_COMPRESSIONS.items():
+            if magic.startswith(prefix):
+                raise InputFileError(
+                    f"{path}: the content is {name}-compressed, which is not read; "
+                    "use .csv, .csv.gz or .zip"
+                )
         if magic == b"PK\x03\x04":
             archive = zipfile.ZipFile(path)
             members = [n for n in archive.namelist() if n.lower().endswith((".csv", ".txt"))]
@@ -190,18 +229,158 @@ def open_binary(path: Path) -> IO[bytes] | GzipReader:
         raise InputFileError(f"{path}: cannot open: {exc}") from exc
 
 
-def _read_header(stream: IO[bytes] | GzipReader, path: Path) -> bytes:
+#: Names of encodings as the notes give them, keyed by Python's name of each codec.
+ENCODING_NAMES = {
+    codecs.lookup(name).name: label
+    for name, label in [
+        ("utf-8", "UTF-8"),
+        ("utf-8-sig", "UTF-8 with BOM"),
+        ("utf-16", "UTF-16 with BOM"),
+        ("utf-16-le", "UTF-16LE"),
+        ("utf-16-be", "UTF-16BE"),
+        ("cp1252", "Windows-1252"),
+        ("latin-1", "Latin-1"),
+    ]
+}
+#: Bytes Windows-1252 leaves undefined; a file holding them is Latin-1.
+CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
+def detect_encoding(sample: bytes) -> str:
+    """Return the encoding of a file that starts with ``sample``.
+
+    A byte-order mark decides (UTF-8 or UTF-16); else UTF-16 without a BOM is told by
+    its zero bytes, and text that is not valid UTF-8 is Windows-1252 (Latin-1 where it
+    holds bytes Windows-1252 leaves undefined).
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(sample) >= 4 and sample.count(0) * 3 > len(sample):
+        odd_zeros = sample[1::2].count(0)
+        return "utf-16-le" if odd_zeros > sample[0::2].count(0) else "utf-16-be"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "latin-1" if CP1252_UNDEFINED.search(sample) else "cp1252"
+    return "utf-8"
+
+
+def _check_encoding(name: str, path: Path) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise InputFileError(f"{path}: unknown encoding {name!r}") from None
+
+
+class Utf8Stream:
+    """The decompressed bytes of a file as UTF-8, whatever the file's encoding.
+
+    A UTF-8 file passes through untouched (only a BOM is dropped), so the common
+    case costs nothing; other encodings are decoded and re-encoded block by block.
+    """
+
+    def __init__(self, stream: IO[bytes] | GzipReader, sample: bytes, encoding: str) -> None:
+        self.stream = stream
+        self.passthrough = codecs.lookup(encoding).name == "utf-8"
+        if encoding == "utf-8-sig" or (self.passthrough and sample.startswith(codecs.BOM_UTF8)):
+            sample, self.passthrough = sample[len(codecs.BOM_UTF8) :], True
+        self.decoder = (
+            None if self.passthrough else codecs.getincrementaldecoder(encoding)("replace")
+        )
+        self.pending = self._convert(sample, final=False)
+
+    def _convert(self, raw: bytes, final: bool) -> bytes:
+        if self.decoder is None:
+            return raw
+        return self.decoder.decode(raw, final).encode("utf-8")
+
+    def _more(self, size: int) -> bytes:
+        while True:
+            raw = self.stream.read(size)
+            out = self._convert(raw, final=not raw)
+            if out or not raw:
+                return out
+
+    def read(self, size: int) -> bytes:
+        """Return up to ``size`` bytes (more for a re-encoded file), ``b""`` at the end."""
+        if self.pending:
+            out, self.pending = self.pending[:size], self.pending[size:]
+            return out
+        return self._more(size)
+
+    def readline(self, limit: int = MAX_HEADER_BYTES) -> bytes:
+        """Return the first line; ``b""`` when none ends within ``limit`` bytes."""
+        while (end := self.pending.find(b"\n")) < 0 and len(self.pending) < limit:
+            more = self._more(SAMPLE_BYTES)
+            if not more:
+                break
+            self.pending += more
+        if end < 0 and len(self.pending) >= limit:
+            return b""
+        cut = len(self.pending) if end < 0 else end + 1
+        line, self.pending = self.pending[:cut], self.pending[cut:]
+        return line
+
+
+def _sample(stream: IO[bytes] | GzipReader, path: Path) -> bytes:
+    try:
+        return stream.read(SAMPLE_BYTES)
+    except STREAM_ERRORS as exc:
+        raise InputFileError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+def _looks_binary(text: bytes) -> bool:
+    """Whether decoded text holds NULs or many control characters (not a text file)."""
+    if b"\0" in text:
+        return True
+    controls = sum(text.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
+    return controls * 20 > len(text)
+
+
+def _open_text(stream: IO[bytes] | GzipReader, state: StreamState, path: Path) -> Utf8Stream:
+    """Tell (or take) the encoding, refuse binary content, and return a UTF-8 stream."""
+    sample = _sample(stream, path)
+    if not sample.strip():
+        raise InputFileError(f"{path}: the file is empty (no header line)")
+    if state.encoding:
+        encoding, how = _check_encoding(state.encoding, path), "as asked"
+    else:
+        encoding, how = detect_encoding(sample), "detected"
+    reader = Utf8Stream(stream, sample, encoding)
+    if _looks_binary(reader.pending[:SAMPLE_BYTES]):
+        raise InputFileError(f"{path}: binary content, not a CSV text file")
+    state.encoding = encoding
+    label = ENCODING_NAMES.get(codecs.lookup(encoding).name, encoding)
+    state.notes.append(f"{path.name}: read as {label} ({how})")
+    return reader
+
+
+def _read_header(stream: Utf8Stream, path: Path) -> bytes:
     try:
         header = stream.readline()
     except STREAM_ERRORS as exc:
-        raise InputFileError(f"{path}: cannot read: {exc}") from exc
+        raise InputFileError(f"{path}: cannot read: {_one_line(exc)}") from exc
+    if not header:
+        raise InputFileError(f"{path}: no line break in the first 1 MB: not a CSV file")
     if not header.strip():
         raise InputFileError(f"{path}: the file is empty (no header line)")
     return header
 
 
-def _slices(stream: IO[bytes] | GzipReader, state: StreamState, path: Path) -> Iterator[bytes]:
-    """Yield pieces of the stream that end on a line boundary."""
+def _one_line(exc: BaseException) -> str:
+    """Return an exception's message on one line."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _slices(stream: Utf8Stream, state: StreamState, path: Path) -> Iterator[bytes]:
+    """Yield pieces of the stream that end on a line boundary.
+
+    A compressed stream cut short is refused, unless ``state.accept_partial``: then
+    what was read before the cut is yielded and ``state.partial`` is set.
+    """
     carry = b""
     size = FIRST_CHUNK_BYTES
     while True:
@@ -209,7 +388,16 @@ def _slices(stream: IO[bytes] | GzipReader, state: StreamState, path: Path) -> I
             block = stream.read(size)
             size = min(2 * size, CHUNK_BYTES)
         except STREAM_ERRORS as exc:
-            state.notes.append(f"{path.name}: the file ends early ({exc}); read what was there")
+            if not state.accept_partial:
+                raise InputFileError(
+                    f"{path}: the file ends early ({_one_line(exc)}); nothing was stored "
+                    "(--accept-partial loads what it holds)"
+                ) from exc
+            state.partial = True
+            state.notes.append(
+                f"{path.name}: the file ends early ({_one_line(exc)}); "
+                "loaded what was there (partial)"
+            )
             block = b""
         if not block:
             break
@@ -240,6 +428,26 @@ def _nonblank(raw: bytes, starts: np.ndarray) -> np.ndarray:
     return ~blank
 
 
+#: Column names a load asks for: a canonical name and the spellings it goes by.
+Wanted = Mapping[str, Sequence[str]] | Sequence[str]
+
+
+def column_key(name: str) -> str:
+    """Return the form column names are matched in: no accents, case, blanks or punctuation.
+
+    ``FechaHecho``, ``fecha_hecho`` and ``Fecha Hecho`` all give ``fechahecho``.
+    """
+    decomposed = unicodedata.normalize("NFD", name)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-z]", "", bare.casefold())
+
+
+def _aliases(wanted: Wanted) -> dict[str, Sequence[str]]:
+    if isinstance(wanted, Mapping):
+        return dict(wanted)
+    return {name: (name,) for name in wanted}
+
+
 @dataclass(frozen=True)
 class Columns:
     """The header as Arrow reads it, and the columns a load keeps.
@@ -249,27 +457,44 @@ class Columns:
     in_file : list of str
         Every column name as written (Arrow strips a BOM and quotes).
     kept : list of str
-        The names of the required columns as written.
+        Positional names (``c0``, ``c1``, ...) of the columns kept, which Arrow reads.
     names : list of str
-        Their names without surrounding blanks, which the table's columns get.
+        The canonical name each kept column gets in the table.
     """
 
     in_file: list[str]
     kept: list[str]
     names: list[str]
 
+    @property
+    def positional(self) -> list[str]:
+        """A unique name per column of the file (headers may repeat or be blank)."""
+        return [f"c{i}" for i in range(len(self.in_file))]
 
-def _columns(header: bytes, required: list[str], path: Path) -> Columns:
+
+def _columns(header: bytes, required: Wanted, optional: Wanted, path: Path) -> Columns:
+    """Match the header's columns to the wanted ones, by :func:`column_key` of each alias."""
     try:
         in_file = pacsv.read_csv(io.BytesIO(header)).column_names
-    except pa.ArrowInvalid as exc:
-        raise InputFileError(f"{path}: line 1: unreadable header: {exc}") from exc
-    clean = [n.strip() for n in in_file]
-    missing = [c for c in required if c not in clean]
+    except (pa.ArrowInvalid, UnicodeError) as exc:
+        raise InputFileError(f"{path}: line 1: unreadable header: {_one_line(exc)}") from exc
+    position: dict[str, int] = {}
+    for i, name in enumerate(in_file):
+        position.setdefault(column_key(name), i)
+    found: dict[str, int] = {}
+    for field_name, spellings in (_aliases(optional) | _aliases(required)).items():
+        hits = [position[k] for k in map(column_key, spellings) if k in position]
+        if hits:
+            found[field_name] = hits[0]
+    needs = _aliases(required)
+    missing = [name for name in needs if name not in found]
     if missing:
-        raise InputFileError(f"{path}: line 1: header lacks columns {missing}; found {clean}")
-    kept = [n for n, c in zip(in_file, clean, strict=True) if c in required]
-    return Columns(in_file, kept, [n.strip() for n in kept])
+        needed = "; ".join(" or ".join(needs[name]) for name in missing)
+        clean = [n.strip() for n in in_file]
+        raise InputFileError(
+            f"{path}: line 1: header lacks columns {missing} (needed: {needed}); found {clean}"
+        )
+    return Columns(list(in_file), [f"c{i}" for i in found.values()], list(found))
 
 
 def _parse(raw: bytes, columns: Columns) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
@@ -283,7 +508,7 @@ def _parse(raw: bytes, columns: Columns) -> tuple[pa.Table, list[pacsv.InvalidRo
     table = pacsv.read_csv(
         io.BytesIO(raw),
         read_options=pacsv.ReadOptions(
-            column_names=columns.in_file, use_threads=True, block_size=4 << 20
+            column_names=columns.positional, use_threads=True, block_size=4 << 20
         ),
         parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
         convert_options=pacsv.ConvertOptions(
@@ -291,6 +516,7 @@ def _parse(raw: bytes, columns: Columns) -> tuple[pa.Table, list[pacsv.InvalidRo
             column_types=dict.fromkeys(columns.kept, pa.string()),
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
+            check_utf8=False,  # the slice was checked whole (see _is_utf8)
         ),
     )
     return table.rename_columns(columns.names), invalid
@@ -314,46 +540,142 @@ def _locate_rejects(
     return rejects
 
 
-def stream_csv(path: str | Path, required: list[str], state: StreamState) -> Iterator[Chunk]:
+def stream_csv(
+    path: str | Path, required: Wanted, state: StreamState, optional: Wanted = ()
+) -> Iterator[Chunk]:
     """Yield :class:`Chunk` objects for the CSV at ``path``.
 
     Parameters
     ----------
     path : str or Path
-        A ``.csv``, ``.csv.gz`` or a ``.zip`` holding one CSV.
-    required : list of str
-        Columns the header must contain.
+        A ``.csv``, ``.csv.gz`` or a ``.zip`` holding one CSV, in UTF-8 (with or
+        without BOM), UTF-16 or Windows-1252/Latin-1 (detected unless
+        ``state.encoding`` says).
+    required : mapping or list of str
+        Columns the header must contain: canonical name -> the spellings it goes by
+        (matched by :func:`column_key`), or plain names.
     state : StreamState
-        Collects file-level notes (e.g. a compressed stream that ends early).
+        How to read, and collects file-level notes (encoding, a compressed stream that
+        ends early).
+    optional : mapping or list of str
+        Columns kept when the header has them.
 
     Raises
     ------
     InputFileError
-        When the file cannot be opened, is empty, or lacks a required column.
+        When the file cannot be opened or read, is empty, binary, cut short (unless
+        ``state.accept_partial``), or lacks a required column. Every failure is
+        reported this way, on one line naming the file.
     """
     path = Path(path)
-    with open_binary(path) as stream:
-        columns = _columns(_read_header(stream, path), required, path)
-        first_line = 2
-        for raw in _slices(stream, state, path):
-            chunk = _chunk(raw, columns, first_line)
-            yield chunk
-            first_line += len(chunk.starts)
+    try:
+        with open_binary(path) as stream:
+            text = _open_text(stream, state, path)
+            columns = _columns(_read_header(text, path), required, optional, path)
+            first_line = 2
+            for raw in _slices(text, state, path):
+                chunk = _chunk(raw, columns, first_line, state)
+                yield chunk
+                first_line += len(chunk.starts)
+    except CompstatError:
+        raise
+    except Exception as exc:  # whatever else a hostile file provokes: one line, no traceback
+        raise InputFileError(f"{path}: cannot read: {_one_line(exc)}") from exc
+    finally:
+        _note_repairs(state, path)
 
 
-def _chunk(raw: bytes, columns: Columns, first_line: int) -> Chunk:
+def _note_repairs(state: StreamState, path: Path) -> None:
+    if state.legacy_slices:
+        state.notes.append(
+            f"{path.name}: {state.legacy_slices} slice(s) held bytes that are not "
+            "UTF-8; read them as Windows-1252"
+        )
+        state.legacy_slices = 0
+    if state.fallback_slices:
+        state.notes.append(
+            f"{path.name}: {state.fallback_slices} slice(s) held quoted line breaks "
+            "or stray quotes; read them line by line"
+        )
+        state.fallback_slices = 0
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether a slice is valid UTF-8, checked by Arrow's vectorised validator without a copy.
+
+    Arrow's parser must never meet invalid UTF-8: it cannot hand such a row to the
+    invalid-row handler. Checked here once, it is not checked again while parsing.
+    """
+    offsets = pa.py_buffer(np.array([0, len(raw)], np.int64).tobytes())
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(raw)])
+    try:
+        whole.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _chunk(raw: bytes, columns: Columns, first_line: int, state: StreamState) -> Chunk:
+    """Parse a slice with Arrow; a slice Arrow cannot match line for line is read by lines.
+
+    A slice that is not UTF-8 (a legacy byte in a file that began as UTF-8) is read
+    as Windows-1252.
+    """
+    if not _is_utf8(raw):
+        state.legacy_slices += 1
+        raw = raw.decode("cp1252", "replace").encode("utf-8")
+    try:
+        return _fast_chunk(raw, columns, first_line)
+    except (pa.ArrowInvalid, _MismatchError):
+        state.fallback_slices += 1
+        return _chunk_by_lines(raw, columns, first_line)
+
+
+class _MismatchError(Exception):
+    """Arrow's records do not match the slice's lines (a quoted line break or stray quote)."""
+
+
+def _fast_chunk(raw: bytes, columns: Columns, first_line: int) -> Chunk:
     starts = _line_starts(raw)
     table, invalid = _parse(raw, columns)
     rejects = _locate_rejects(invalid, raw, starts, first_line)
     candidates = first_line + np.flatnonzero(_nonblank(raw, starts))
     rejected = np.array(sorted(r.line for r in rejects), dtype=np.int64)
     lines = candidates[~np.isin(candidates, rejected)]
-    if len(lines) != table.num_rows:
-        raise InputFileError(
-            f"lines {first_line}-{first_line + len(starts) - 1}: quoted line breaks are not "
-            "supported (records and lines do not match)"
-        )
+    if len(lines) != table.num_rows or len(set(rejected.tolist())) != len(rejects):
+        raise _MismatchError
     return Chunk(table, lines, rejects, raw, starts, first_line)
+
+
+def _chunk_by_lines(raw: bytes, columns: Columns, first_line: int) -> Chunk:
+    """Read each line of a slice as one record, with Python's csv module.
+
+    A record broken by a quoted line break becomes two lines, each with the wrong
+    number of fields: both are quarantined, never merged by guesswork.
+    """
+    starts = _line_starts(raw)
+    ends = np.append(starts[1:], len(raw)) - 1
+    wanted = [int(k[1:]) for k in columns.kept]
+    width = len(columns.in_file)
+    values: list[list[str]] = [[] for _ in wanted]
+    lines, rejects = [], []
+    for i in np.flatnonzero(_nonblank(raw, starts)):
+        text = raw[starts[i] : ends[i]].decode("utf-8", "replace").rstrip("\r")
+        line = first_line + int(i)
+        try:
+            fields = next(csv.reader([text], strict=False))
+        except csv.Error as exc:
+            rejects.append(Reject(line, text, "wrong_field_count", _one_line(exc)))
+            continue
+        if len(fields) != width:
+            detail = f"expected {width} fields, found {len(fields)}"
+            rejects.append(Reject(line, text, "wrong_field_count", detail))
+            continue
+        lines.append(line)
+        for column, j in zip(values, wanted, strict=True):
+            column.append(fields[j])
+    table = pa.table([pa.array(v, pa.string()) for v in values], names=columns.names)
+    return Chunk(table, np.array(lines, np.int64), rejects, raw, starts, first_line)
 
 
 _DONE = object()

@@ -14,22 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psycopg
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from compstat import bulk, pgcopy
 from compstat.db import transaction
-from compstat.errors import InvalidQueryError
+from compstat.errors import DatabaseUnavailableError, InputFileError, InvalidQueryError
 from etl import counts, placement, runs
-from etl.catalog import OffenceCatalog
+from etl.catalog import OffenceCatalog, OfficialCatalog
 from etl.csvstream import Chunk, Reject, StreamState, read_ahead, stream_csv
 from etl.keys import KeyCounts, OccurrenceKeys, first_unseen
 from etl.sources import SOURCES, Records, SourceSpec, read_records
 
-Checked = tuple[Records, list[Reject], int]
+Checked = tuple[Records, list[Reject], Counter[str]]
 
 INCIDENT_COLUMNS = [
     "id", "source_id", "load_run_id", "source_key", "source_row", "occurred_date",
     "occurred_time", "offence_id", "category_id", "recorded_quadrant", "geom",
+    "reported_date", "reported_time", "official_category_id",
 ]  # fmt: skip
 
 
@@ -44,6 +47,7 @@ class LoadSummary:
     unknown_offences: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     run_id: int | None = None
+    partial: bool = False
 
     def as_json(self) -> dict:
         """Return the output contract of ``incidents load --format json``."""
@@ -55,6 +59,7 @@ class LoadSummary:
             "unknown_offences": dict(self.unknown_offences.most_common()),
             "notes": self.notes,
             "run_id": self.run_id,
+            "partial": self.partial,
         }
 
 
@@ -101,19 +106,20 @@ class IncidentLoad:
         self.queue = queue
         self.source_id, self.recorded_vintage = _source_row(conn, spec.code)
         self.catalog = OffenceCatalog(conn, self.source_id, spec.code, write=queue.execute)
+        self.officials = OfficialCatalog(conn, self.source_id, self.catalog, queue.execute)
         self.keys = KnownKeys(conn, self.source_id)
         self.vintages = vintages
         self.next_id = runs.next_incident_id(conn)
         self.summary = LoadSummary(run_id=run_id)
         self.occurrence_keys = OccurrenceKeys()
-        self.unreadable_times = 0
+        self.row_counts: Counter[str] = Counter()
         self.unplaced: list[Unplaced] = []
 
     def add_chunk(self, chunk: Chunk, checked: Checked) -> None:
         """Deduplicate and store one chunk, whose rows :func:`read_records` checked."""
-        records, rejects, unreadable = checked
+        records, rejects, counts = checked
         rejects = chunk.rejects + rejects
-        self.unreadable_times += unreadable
+        self.row_counts.update(counts)
         self.summary.read += len(chunk.lines) + len(chunk.rejects)
         if not self.spec.row_id:
             records.key = self.occurrence_keys(records.key)
@@ -131,6 +137,10 @@ class IncidentLoad:
         categories = category_ids.to_numpy(zero_copy_only=False)
         recorded = None if records.recorded is None else records.recorded.to_pylist()
         offences = offence_ids.to_numpy(zero_copy_only=False)
+        official = None
+        if records.official is not None:  # the source's own category decides (docs/taxonomy.md)
+            official = self.officials.lookup(records.official)
+            categories = self.officials.categories(offences, official)
         self.queue.submit("incident", INCIDENT_COLUMNS, lambda: [
             pgcopy.fixed(ids, ">i8"),
             pgcopy.fixed(np.full(len(ids), self.source_id), ">i2"),
@@ -143,6 +153,7 @@ class IncidentLoad:
             pgcopy.fixed(categories, ">i2"),
             pgcopy.texts(recorded) if recorded is not None else pgcopy.nulls(len(ids)),
             pgcopy.points(records.lon, records.lat, 4326, records.has_point),
+            *_reported_fields(records, official),
         ])  # fmt: skip
         self.summary.loaded += len(records)
         self.unplaced.append(Unplaced(ids, records.lon, records.lat, recorded, categories,
@@ -196,21 +207,68 @@ class IncidentLoad:
         self.queue.wait()
         s = self.summary
         s.unknown_offences = self.catalog.unknown
-        s.notes = list(state.notes)
-        if self.unreadable_times:
-            s.notes.append(f"{self.unreadable_times} rows had an unreadable time; loaded without")
+        s.notes = list(state.notes) + _row_notes(self.row_counts, self.officials.unknown)
+        s.partial = state.partial
         totals = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
         last_id = self.next_id - 1 if s.loaded else None
-        runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id)
+        runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id, state.partial)
         counts.merge(self.conn)
         return s
 
 
-def _checked(spec: SourceSpec, chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, Checked]]:
+def _reported_fields(records: Records, official: np.ndarray | None) -> list[pgcopy.Field]:
+    """Encode the report date and time and the official category (NULL where absent)."""
+    n = len(records)
+    if records.reported_day is None:
+        fields = [pgcopy.nulls(n), pgcopy.nulls(n)]
+    else:
+        fields = [
+            pgcopy.dates(records.reported_day, records.has_reported_day),
+            pgcopy.times(records.reported_seconds, records.has_reported_time),
+        ]
+    if official is None:
+        return [*fields, pgcopy.nulls(n)]
+    return [*fields, pgcopy.fixed(official, ">i2", official >= 0)]
+
+
+def _row_notes(counts: Counter[str], unknown_official: Counter[str]) -> list[str]:
+    """Return notes on rows loaded with something left empty or repaired."""
+    notes = []
+    if counts["unreadable_times"]:
+        notes.append(f"{counts['unreadable_times']} rows had an unreadable time; loaded without")
+    if counts["unreadable_report_dates"]:
+        notes.append(
+            f"{counts['unreadable_report_dates']} rows had an unreadable report date; "
+            "loaded without"
+        )
+    if counts["repaired_texts"]:
+        notes.append(
+            f"{counts['repaired_texts']} offence or category texts were repaired "
+            "(code page 850 read as Latin-1, e.g. VIOLACIàN for VIOLACIÓN)"
+        )
+    for name, n in unknown_official.most_common():
+        notes.append(
+            f"{n} rows had the official category {name!r}, which the taxonomy does "
+            "not know; their offence text decided"
+        )
+    return notes
+
+
+def _checked(
+    spec: SourceSpec, chunks: Iterator[Chunk], path: Path
+) -> Iterator[tuple[Chunk, Checked]]:
     """Pair each chunk with its checked records (a pure step, so it may run ahead)."""
     for chunk in chunks:
-        yield chunk, read_records(spec, chunk)
+        try:
+            checked = read_records(spec, chunk)
+        except Exception as exc:  # a file no check foresaw: one line, no traceback
+            last = chunk.first_line + len(chunk.starts) - 1
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputFileError(
+                f"{path}: lines {chunk.first_line}-{last}: cannot check rows: {reason}"
+            ) from exc
+        yield chunk, checked
 
 
 def _prepared_vintages(engine: Engine) -> list[placement.Vintage]:
@@ -244,7 +302,13 @@ def _identical_run(conn: Connection, source: str, sha: str) -> tuple[int, int] |
 
 
 def load_incidents(
-    engine: Engine, path: str | Path, source: str, progress: Callable[[int], None] | None = None
+    engine: Engine,
+    path: str | Path,
+    source: str,
+    progress: Callable[[int], None] | None = None,
+    *,
+    encoding: str | None = None,
+    accept_partial: bool = False,
 ) -> LoadSummary:
     """Load an incident file of ``source`` (``ssp`` or ``fgj``) in one transaction.
 
@@ -257,27 +321,65 @@ def load_incidents(
         Source code.
     progress : callable, optional
         Called with the number of rows read after each chunk.
+    encoding : str, optional
+        The file's text encoding (default: detected).
+    accept_partial : bool
+        Load what a compressed file cut short holds (the run is marked partial)
+        instead of refusing it.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read (one line naming the file and the reason); nothing
+        is stored.
+    DatabaseUnavailableError
+        The database connection was lost midway; nothing is stored.
     """
     if source not in SOURCES:
         raise InvalidQueryError(f"unknown source {source!r}; expected one of {sorted(SOURCES)}")
     path = Path(path)
-    spec = SOURCES[source]
-    sha = runs.file_sha256(path) if path.is_file() else ""
-    state = StreamState()
+    state = StreamState(encoding=encoding, accept_partial=accept_partial)
+    try:
+        return _load(engine, path, SOURCES[source], state, progress)
+    except (DBAPIError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailableError(
+            f"{path}: the database connection was lost; nothing was stored ({reason})"
+        ) from exc
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return runs.file_sha256(path) if path.is_file() else ""
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+
+
+def _load(
+    engine: Engine,
+    path: Path,
+    spec: SourceSpec,
+    state: StreamState,
+    progress: Callable[[int], None] | None,
+) -> LoadSummary:
+    sha = _sha256(path)
     with transaction(engine) as conn:
         runs.lock_loads(conn)
-        previous = _identical_run(conn, source, sha)
+        previous = _identical_run(conn, spec.code, sha)
         if previous is not None:
             run, read = previous
             note = f"identical file already loaded by run {run}"
             return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note])
-        source_id, _ = _source_row(conn, source)
+        source_id, _ = _source_row(conn, spec.code)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
         counts.open_delta(conn)
         # chunks are read and checked one ahead, in a thread; the first while the load
         # reads the stored keys. The quadrant grids are read and built in another thread
         # while the first slices' incidents are sent.
-        chunks = read_ahead(_checked(spec, stream_csv(path, spec.required, state)))
+        stream = stream_csv(path, spec.required, state, spec.optional)
+        chunks = read_ahead(_checked(spec, stream, path))
         grids = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grids")
         with grids, bulk.CopyQueue(conn) as queue, closing(chunks):
             vintages = grids.submit(_prepared_vintages, engine)

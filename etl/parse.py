@@ -205,8 +205,66 @@ def parse_integers(values: pa.Array) -> Parsed:
     return Parsed(parsed, empty, ~empty & ~ok)
 
 
-def clean_text(values: pa.Array) -> pa.Array:
-    """Trim and collapse whitespace, upper-case; nulls stay null."""
+def clean_text(values: pa.Array, repair: bool = False):
+    """Trim and collapse whitespace, upper-case; nulls stay null.
+
+    With ``repair``, texts mis-decoded upstream are first repaired (see
+    :func:`repair_mojibake`), and the result is ``(texts, rows repaired)``.
+    """
     encoded = pc.dictionary_encode(values)
-    texts = pc.replace_substring_regex(pc.utf8_trim_whitespace(encoded.dictionary), r"\s+", " ")
-    return pc.utf8_upper(texts).take(encoded.indices)
+    dictionary, repaired = encoded.dictionary, 0
+    if repair:
+        dictionary, changed = _repair_dictionary(dictionary)
+        if changed.any():
+            rows = pc.drop_null(encoded.indices).to_numpy(zero_copy_only=False)
+            repaired = int(changed[rows].sum())
+    texts = pc.replace_substring_regex(pc.utf8_trim_whitespace(dictionary), r"\s+", " ")
+    cleaned = pc.utf8_upper(texts).take(encoded.indices)
+    return (cleaned, repaired) if repair else cleaned
+
+
+#: Letters an upper-case Spanish text may hold beyond ASCII.
+SPANISH_UPPER = frozenset("ÁÉÍÓÚÜÑ")
+
+
+def _unmangled(text: str) -> str | None:
+    """Return ``text`` repaired if it is DOS code page 850 read as Latin-1, else ``None``.
+
+    Only an all-capitals text (no ASCII lower case) with a character a Spanish
+    capitals text cannot hold is a suspect (``VIOLACIàN``, ``VEHÖCULO``); the repair
+    is kept only when it yields nothing but Spanish capitals (``VIOLACIÓN``).
+    """
+    odd = [c for c in text if ord(c) > 127 and c not in SPANISH_UPPER]
+    if not odd or any("a" <= c <= "z" for c in text):
+        return None
+    try:
+        fixed = text.encode("latin-1").decode("cp850")
+    except UnicodeError:
+        return None
+    if all(ord(c) < 128 or c in SPANISH_UPPER for c in fixed):
+        return fixed
+    return None
+
+
+def _repair_dictionary(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Repair distinct texts; return them and a mask of those changed."""
+    fixed = [_unmangled(t) if t is not None else None for t in texts.to_pylist()]
+    changed = np.array([f is not None for f in fixed], bool)
+    if not changed.any():
+        return texts, changed
+    merged = [f if f is not None else t for f, t in zip(fixed, texts.to_pylist(), strict=True)]
+    return pa.array(merged, pa.string()), changed
+
+
+def repair_mojibake(values: pa.Array) -> tuple[pa.Array, int]:
+    """Repair texts mis-decoded upstream (code page 850 bytes read as Latin-1).
+
+    Each distinct text is looked at once. Returns the texts and how many rows were
+    repaired.
+    """
+    encoded = pc.dictionary_encode(values)
+    dictionary, changed = _repair_dictionary(encoded.dictionary)
+    if not changed.any():
+        return values, 0
+    rows = pc.drop_null(encoded.indices).to_numpy(zero_copy_only=False)
+    return dictionary.take(encoded.indices), int(changed[rows].sum())

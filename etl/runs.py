@@ -51,16 +51,21 @@ def finish_run(
     counts: dict[str, int],
     notes: dict,
     last_incident_id: int | None = None,
+    partial: bool = False,
 ) -> None:
-    """Record a run's final counts, notes and the largest incident id it stored."""
+    """Record a run's final counts, notes, last incident id and whether it was partial.
+
+    ``partial`` says the file was cut short and only what it held was loaded.
+    """
     conn.execute(
         text(
             "UPDATE load_run SET finished_at = clock_timestamp(), n_read = :read, "
             "n_loaded = :loaded, n_duplicate = :duplicates, n_quarantined = :quarantined, "
-            "notes = CAST(:notes AS jsonb), last_incident_id = :last WHERE id = :id"
+            "notes = CAST(:notes AS jsonb), last_incident_id = :last, partial = :partial "
+            "WHERE id = :id"
         ),
         {**counts, "notes": json.dumps(notes, default=str), "id": run_id,
-         "last": last_incident_id},
+         "last": last_incident_id, "partial": partial},
     )  # fmt: skip
 
 

@@ -23,7 +23,8 @@ GOOD = [
     "COYOACAN,Centro,19.3501,-99.1621,FRAUDE,2021-03-04 00:00:00,,2021,1",
     "COYOACAN,Centro,19.3502,-99.1622,VIOLENCIA FAMILIAR,2021-03-05,12:00:00:00,2021,1",
     "COYOACAN,Centro,19.3503,-99.1623,DELITO INVENTADO QUE NO EXISTE,2021-03-06,08:00:00,2021,1",
-    "COYOACAN,Centro,18.0000,-98.0000,FRAUDE,2021-03-07,08:00:00,2021,1",
+    # outside every quadrant, but within the margin around the city's envelope
+    "COYOACAN,Centro,19.6200,-99.1000,FRAUDE,2021-03-07,08:00:00,2021,1",
 ]
 BAD = {
     "bad_date": "COYOACAN,Centro,19.35,-99.16,FRAUDE,2021-02-30,10:00:00,2021,1",
@@ -33,6 +34,7 @@ BAD = {
     "non_numeric_coordinates": "COYOACAN,Centro,19.35x,-99.16,FRAUDE,2021-03-01,10:00:00,2021,1",
     "coordinates_out_of_range": "COYOACAN,Centro,119.35,-99.16,FRAUDE,2021-03-01,10:00:00,2021,1",
     "missing_offence": "COYOACAN,Centro,19.35,-99.16,,2021-03-01,10:00:00,2021,1",
+    "coordinates_outside_city": "COYOACAN,Centro,0,0,FRAUDE,2021-03-01,10:00:00,2021,1",
 }
 TRUNCATED = "COYOACAN,Centro,19.35,-99.1"
 
@@ -49,7 +51,7 @@ def test_broken_rows_are_quarantined_with_reasons(territory_db, tmp_path):
     summary = load_incidents(territory_db, write(tmp_path, lines), "fgj")
     expected = {reason: 1 for reason in BAD} | {"wrong_field_count": 1}
     assert summary.quarantined == expected
-    assert (summary.read, summary.loaded, summary.duplicates) == (13, 5, 0)
+    assert (summary.read, summary.loaded, summary.duplicates) == (14, 5, 0)
     assert summary.read == summary.loaded + summary.duplicates + sum(summary.quarantined.values())
     assert summary.unknown_offences == {"DELITO INVENTADO QUE NO EXISTE": 1}
     with territory_db.connect() as conn:
@@ -60,8 +62,9 @@ def test_broken_rows_are_quarantined_with_reasons(territory_db, tmp_path):
         assert by_line[3].reason == "bad_date"
         assert by_line[3].detail == "fecha_hecho='2021-02-30'"
         assert by_line[3].raw_row == BAD["bad_date"]
-        assert by_line[14].reason == "wrong_field_count"
-        assert by_line[14].raw_row == TRUNCATED
+        assert by_line[11].detail == "latitud/longitud='0,0'"
+        assert by_line[15].reason == "wrong_field_count"
+        assert by_line[15].raw_row == TRUNCATED
         loaded = conn.execute(text(
             "SELECT source_row, occurred_time::text, c.code FROM incident i "
             "JOIN category c ON c.id = i.category_id WHERE load_run_id = :r ORDER BY source_row"),
@@ -69,9 +72,9 @@ def test_broken_rows_are_quarantined_with_reasons(territory_db, tmp_path):
     assert [tuple(r) for r in loaded] == [
         (2, "10:15:00", "robo_transeunte_cv"),
         (4, "00:00:00", "fraude"),
-        (11, "12:00:00", "violencia_familiar"),
-        (12, "08:00:00", "otros"),
-        (13, "08:00:00", "fraude"),
+        (12, "12:00:00", "violencia_familiar"),
+        (13, "08:00:00", "otros"),
+        (14, "08:00:00", "fraude"),
     ]
 
 
@@ -123,14 +126,23 @@ def test_unreadable_files_raise_a_clear_error(territory_db, tmp_path, content, m
         load_incidents(territory_db, path, "fgj")
 
 
-def test_truncated_gzip_loads_what_was_there(territory_db, tmp_path):
+def test_truncated_gzip_is_refused_unless_partial_is_accepted(territory_db, tmp_path):
     whole = write(tmp_path, [GOOD[0].replace("19.3500", "19.3510")] * 1 + GOOD[1:3], "t.csv.gz")
     data = whole.read_bytes()
     cut = tmp_path / "cut.csv.gz"
     cut.write_bytes(data[: len(data) - 12])
-    summary = load_incidents(territory_db, cut, "fgj")
-    assert any("ends early" in note for note in summary.notes)
+    with territory_db.connect() as conn:
+        runs_before = conn.execute(text("SELECT count(*) FROM load_run")).scalar()
+    with pytest.raises(InputFileError, match=r"ends early.*nothing was stored"):
+        load_incidents(territory_db, cut, "fgj")
+    with territory_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM load_run")).scalar() == runs_before
+    summary = load_incidents(territory_db, cut, "fgj", accept_partial=True)
+    assert summary.partial and any("ends early" in note for note in summary.notes)
     assert summary.read == summary.loaded + summary.duplicates + sum(summary.quarantined.values())
+    with territory_db.connect() as conn:
+        query = "SELECT partial FROM load_run WHERE id = :r"
+        assert conn.execute(text(query), {"r": summary.run_id}).scalar() is True
 
 
 def test_concurrent_loads_of_overlapping_files_store_each_row_once(territory_db, tmp_path):

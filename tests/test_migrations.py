@@ -87,8 +87,8 @@ SSP_ROWS = [
     '"P-9.9.9","VIOLACION",2015-05-04,"12:00",2015,5,19.3272,-99.2103,900003',
     # recorded, without a point
     '"P-1.4.6","ROBO DE VEHICULO AUTOMOTOR S.V.",2016-06-30,"14:54",2016,6,NA,NA,900004',
-    # nothing recorded, and the point lies outside the city
-    '"","ROBO A NEGOCIO C.V.",2015-03-10,"18:36",2015,3,18.0,-98.0,900005',
+    # nothing recorded, and the point lies outside every quadrant (north of the city)
+    '"","ROBO A NEGOCIO C.V.",2015-03-10,"18:36",2015,3,19.62,-99.10,900005',
 ]
 METHODS = """
     SELECT m.method, q.code, s.code FROM assignment_with_method m

@@ -99,7 +99,14 @@ def test_fgj_rows_all_accounted_for(real_db):
         real_db, "SELECT n_read || '/' || n_loaded || '/' || n_duplicate || '/' || n_quarantined "
         "FROM load_run r JOIN source s ON s.id = r.source_id WHERE s.code = 'fgj'",
     )  # fmt: skip
-    assert row_counts == "1099353/1099353/0/0"
+    # one row is at longitude -100.23 (a CUAUHTEMOC address): far outside the city
+    assert row_counts == "1099353/1099352/0/1"
+    quarantined = scalar(
+        real_db,
+        "SELECT row_number || ' ' || reason FROM quarantine q JOIN source s "
+        "ON s.id = q.source_id WHERE s.code = 'fgj'",
+    )
+    assert quarantined == "427176 coordinates_outside_city"
     per_year = scalar(
         real_db, "SELECT count(*) FROM incident WHERE source_id = 2 "
         "AND occurred_date BETWEEN '2021-01-01' AND '2021-12-31'",
@@ -109,7 +116,7 @@ def test_fgj_rows_all_accounted_for(real_db):
 
 def test_every_incident_assigned_in_every_vintage(real_db):
     incidents = scalar(real_db, "SELECT count(*) FROM incident")
-    assert incidents == 132_692 + 1_099_353
+    assert incidents == 132_692 + 1_099_352
     for vintage in ("2016", "2023"):
         assigned = scalar(
             real_db, "SELECT count(*) FROM assignment a JOIN territory_vintage v "
@@ -132,7 +139,7 @@ def test_ids_and_source_keys_stay_unique(real_db):
     assert repeated == 0
     with real_db.connect() as conn:
         ids = conn.execute(text("SELECT count(DISTINCT id), min(id), max(id) FROM incident")).one()
-    assert tuple(ids) == (132_692 + 1_099_353, 1, 132_692 + 1_099_353)
+    assert tuple(ids) == (132_692 + 1_099_352, 1, 132_692 + 1_099_352)
 
 
 def test_each_run_records_its_last_incident_id(real_db):
@@ -145,7 +152,7 @@ def test_each_run_records_its_last_incident_id(real_db):
         )).all()  # fmt: skip
     assert [(last, stored) for _, last, stored in rows] == [
         (132_692, 132_692),
-        (132_692 + 1_099_353, 132_692 + 1_099_353),
+        (132_692 + 1_099_352, 132_692 + 1_099_352),
     ]
 
 
@@ -201,7 +208,7 @@ def test_levels_sum_to_city_total(real_db, vintage, basis):
             frame = counts_query.counts(conn, q)
             totals[level] = frame.groupby("period_start")["count"].sum().to_dict()
     assert all(t == totals["city"] for t in totals.values())
-    assert sum(totals["city"].values()) == 132_692 + 1_099_353
+    assert sum(totals["city"].values()) == 132_692 + 1_099_352
 
 
 def test_counts_filter_and_outside_bucket(real_db):
@@ -245,4 +252,4 @@ def test_fact_tables_reference_existing_rows(real_db):
     )
     assert orphans == 0
     daily = scalar(real_db, "SELECT sum(n_recorded) FROM daily_count WHERE vintage_id = 2")
-    assert daily == 132_692 + 1_099_353
+    assert daily == 132_692 + 1_099_352

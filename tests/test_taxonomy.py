@@ -21,6 +21,9 @@ from compstat.taxonomy import (
     classify,
     normalize_offence,
     offence_map,
+    official_categories,
+    resolve,
+    set_extra,
 )
 
 SSP_FILE = Path("cdmx/incidents/ssp_2013_2016/crime-lat-long.csv.zip")
@@ -64,7 +67,9 @@ FGJ_EXPECTED = [
     ("LESIONES INTENCIONALES POR GOLPES", "lesiones_dolosas"),
     ("DISPAROS DE ARMA DE FUEGO", CATCH_ALL),
     ("ROBO A TRANSEUNTE EN VIA PUBLICA CON VIOLENCIA", "robo_transeunte_cv"),
-    ("ROBO A TRANSEUNTE DE CELULAR SIN VIOLENCIA", "robo_transeunte_sv"),
+    # 2026.2: the FGJ counts cell-phone robbery as low impact (docs/taxonomy.md)
+    ("ROBO A TRANSEUNTE DE CELULAR SIN VIOLENCIA", "robo_otros_sv"),
+    ("ROBO A TRANSEUNTE DE CELULAR CON VIOLENCIA", "robo_otros_cv"),
     ("ROBO A TRANSEUNTE EN PARQUES Y MERCADOS CON VIOLENCIA", "robo_otros_cv"),
     ("ROBO A TRANSEUNTE SALIENDO DEL CAJERO CON VIOLENCIA", "robo_cuentahabiente_cv"),
     ("ROBO DE VEHICULO DE SERVICIO PARTICULAR CON VIOLENCIA", "robo_vehiculo_cv"),
@@ -72,7 +77,14 @@ FGJ_EXPECTED = [
     ("ROBO DE MOTOCICLETA SIN VIOLENCIA", "robo_vehiculo_sv"),
     ("ROBO DE VEHICULO DE PEDALES", "robo_otros_sv"),
     ("TENTATIVA DE ROBO DE VEHICULO", CATCH_ALL),
-    ("ROBO A CASA HABITACION Y VEHICULO SIN VIOLENCIA", "robo_vehiculo_sv"),
+    ("ROBO A CASA HABITACION Y VEHICULO SIN VIOLENCIA", "robo_casa_habitacion_sv"),
+    ("ROBO A NEGOCIO Y VEHICULO SIN VIOLENCIA", "robo_negocio_sv"),
+    ("PRIV. ILEGAL DE LA LIB. Y ROBO DE VEHICULO", CATCH_ALL),
+    ("ROBO DE CONTENEDORES DE TRAILERS S/V", "robo_otros_sv"),
+    ("ROBO A OFICINA PÚBLICA CON VIOLENCIA", "robo_negocio_cv"),
+    ("ROBO A SUCURSAL BANCARIA CON VIOLENCIA", "robo_negocio_cv"),
+    ("ROBO DE MAQUINARIA CON VIOLENCIA", "robo_vehiculo_cv"),
+    ("ROBO DE MAQUINARIA SIN VIOLENCIA", "robo_vehiculo_sv"),
     ("ROBO A CASA HABITACION Y VEHICULO CON VIOLENCIA", "robo_casa_habitacion_cv"),
     ("ROBO A NEGOCIO CON VIOLENCIA POR FARDEROS (TIENDAS DE CONVENIENCIA)", "robo_negocio_cv"),
     ("ROBO A NEGOCIO SIN VIOLENCIA", "robo_negocio_sv"),
@@ -82,7 +94,8 @@ FGJ_EXPECTED = [
     ("ROBO A PASAJERO A BORDO DE PESERO COLECTIVO SIN VIOLENCIA", "robo_microbus_sv"),
     ("ROBO A PASAJERO A BORDO DE METROBUS CON VIOLENCIA", "robo_otros_cv"),
     ("ROBO A TRANSEUNTE A BORDO DE TAXI PÚBLICO Y PRIVADO CON VIOLENCIA", "robo_taxi_cv"),
-    ("SECUESTRO EXPRESS (PARA COMETER ROBO O EXTORSIÓN)", "secuestro"),
+    ("SECUESTRO EXPRESS (PARA COMETER ROBO O EXTORSIÓN)", CATCH_ALL),
+    ("SECUESTRO EXTORSIVO", "secuestro"),
     ("PLAGIO O SECUESTRO", "secuestro"),
     ("PRIVACION DE LA LIBERTAD PERSONAL", CATCH_ALL),
     ("VIOLACION EQUIPARADA", "violacion"),
@@ -116,6 +129,8 @@ def _write(path: Path, text: str) -> Path:
 #: fingerprint: bump TAXONOMY_VERSION and add its new fingerprint here (docs/taxonomy.md).
 FINGERPRINTS = {
     "2026.1": "8828e09eb5d0d0cf53fd636aeb48cdd3d5c802acf78027449e9b2c7c8120cb04",
+    # from 2026.2 on, the fingerprint also covers official_categories.csv
+    "2026.2": "4200ebf69b20cca4ff1b2c162838b1bf7fce8f33bfec7511edfdc6b6fc7baf63",
 }
 
 
@@ -125,6 +140,7 @@ def test_version_is_year_dot_release():
 
 def test_data_changes_come_with_a_version_bump():
     content = repr(categories()) + repr(sorted(offence_map().items()))
+    content += repr(sorted(official_categories().items()))
     fingerprint = hashlib.sha256(content.encode()).hexdigest()
     assert FINGERPRINTS.get(TAXONOMY_VERSION) == fingerprint, (
         f"the taxonomy data changed: bump TAXONOMY_VERSION and record {fingerprint}"
@@ -347,3 +363,67 @@ def test_high_impact_catch_all_raises(tmp_path):
     path = _write(tmp_path / "categories.csv", CATEGORIES_CSV.replace("false,2", "true,2"))
     with pytest.raises(ValueError, match=r"line 3: the catch-all 'otros' cannot be high-impact"):
         taxonomy._load_categories(path)
+
+
+# --- official categories and extra files ----------------------------------------------------
+
+
+def test_every_official_high_impact_category_maps_to_its_family():
+    high = {c.code for c in categories() if c.high_impact}
+    decided = {
+        rule.official: (rule.category, rule.category_sv) for rule in official_categories().values()
+    }
+    assert decided["DELITO DE BAJO IMPACTO"] == (None, None)
+    assert decided["ROBO DE VEHÍCULO CON Y SIN VIOLENCIA"] == (
+        "robo_vehiculo_cv",
+        "robo_vehiculo_sv",
+    )
+    covered = {code for pair in decided.values() for code in pair if code}
+    assert high <= covered
+
+
+@pytest.mark.parametrize("code", sorted(c.code for c in categories() if c.high_impact))
+def test_low_impact_official_category_never_gives_a_high_impact_code(code):
+    texts = [t for (s, t), c in offence_map().items() if c == code]
+    high = {c.code for c in categories() if c.high_impact}
+    for reported in texts:
+        decided, known = resolve("fgj", reported, "Delito de bajo impacto")
+        assert known and decided not in high
+
+
+def test_the_offence_text_splits_a_con_y_sin_family():
+    family = "ROBO A REPARTIDOR CON Y SIN VIOLENCIA"
+    assert resolve("fgj", "ROBO A REPARTIDOR SIN VIOLENCIA", family) == ("robo_repartidor_sv", True)
+    assert resolve("fgj", "ROBO A NEGOCIO CON VIOLENCIA", family) == ("robo_repartidor_cv", True)
+    assert resolve("fgj", "ROBO DE OBJETOS", family) == ("robo_repartidor_sv", True)
+    assert resolve("fgj", "FRAUDE", None) == ("fraude", False)
+    assert resolve("fgj", "FRAUDE", "UNA CATEGORIA NUEVA") == ("fraude", False)
+
+
+def test_extra_files_extend_the_mapping_without_editing_code(tmp_path, monkeypatch):
+    offences = _write(
+        tmp_path / "offences.csv",
+        "source,reported,category\nfgj,ROBO DE DRON CON VIOLENCIA,robo_otros_cv\n"
+        "fgj,FRAUDE,otros\n",
+    )
+    official = _write(
+        tmp_path / "official.csv",
+        "source,official,category,category_sv\n"
+        "fgj,ROBO A PASAJERO EN CABLEBÚS CON Y SIN VIOLENCIA,robo_otros_cv,"
+        "robo_otros_sv\n",
+    )
+    try:
+        monkeypatch.setenv("COMPSTAT_TAXONOMY_EXTRA", str(offences))
+        assert classify("fgj", "ROBO DE DRON CON VIOLENCIA") == "robo_otros_cv"
+        assert classify("fgj", "FRAUDE") == CATCH_ALL  # an extra row overrides the packaged one
+        set_extra([official])
+        assert resolve(
+            "fgj",
+            "ROBO A PASAJERO EN CABLEBUS SIN VIOLENCIA",
+            "ROBO A PASAJERO EN CABLEBUS CON Y SIN VIOLENCIA",
+        ) == ("robo_otros_sv", True)
+    finally:
+        set_extra([])
+        monkeypatch.delenv("COMPSTAT_TAXONOMY_EXTRA")
+    assert classify("fgj", "FRAUDE") == "fraude"
+    assert classify("fgj", "ROBO DE DRON CON VIOLENCIA") == CATCH_ALL
