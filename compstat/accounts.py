@@ -117,11 +117,19 @@ def audit(
         The caller's network address.
     """
     conn.execute(
-        text("INSERT INTO audit_log (user_name, action, target, parameters, row_count, address) "
-             "VALUES (:u, :a, :t, CAST(:p AS jsonb), :n, :ip)"),
-        {"u": user, "a": action, "t": target, "p": json.dumps(parameters or {}, default=str),
-         "n": row_count, "ip": address},
-    )  # fmt: skip
+        text(
+            "INSERT INTO audit_log (user_name, action, target, parameters, row_count, address) "
+            "VALUES (:u, :a, :t, CAST(:p AS jsonb), :n, :ip)"
+        ),
+        {
+            "u": user,
+            "a": action,
+            "t": target,
+            "p": json.dumps(parameters or {}, default=str),
+            "n": row_count,
+            "ip": address,
+        },
+    )
 
 
 def add_user(conn: Connection, name: str, role: str, password: str, *, by: str | None) -> User:
@@ -136,9 +144,12 @@ def add_user(conn: Connection, name: str, role: str, password: str, *, by: str |
     try:
         with conn.begin_nested():
             row = conn.execute(
-                text("INSERT INTO app_user (name, role, password_hash) VALUES (:n, :r, :h) "
-                     "RETURNING id, name, role, active"), params,
-            ).one()  # fmt: skip
+                text(
+                    "INSERT INTO app_user (name, role, password_hash) VALUES (:n, :r, :h) "
+                    "RETURNING id, name, role, active"
+                ),
+                params,
+            ).one()
     except IntegrityError as exc:
         raise InvalidQueryError(f"a user named {name!r} already exists") from exc
     audit(conn, "user_add", user=by, target=name, parameters={"role": role})
@@ -166,12 +177,18 @@ def user_by_id(conn: Connection, user_id: int) -> User | None:
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
     """Return every user with its role, state and number of live tokens."""
-    rows = conn.execute(
-        text("SELECT u.name, u.role, u.active, u.created_at, u.password_changed_at, "
-             "count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS live_tokens "
-             "FROM app_user u LEFT JOIN api_token t ON t.user_id = u.id "
-             "GROUP BY u.id ORDER BY u.name")
-    ).mappings().all()  # fmt: skip
+    rows = (
+        conn.execute(
+            text(
+                "SELECT u.name, u.role, u.active, u.created_at, u.password_changed_at, "
+                "count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS live_tokens "
+                "FROM app_user u LEFT JOIN api_token t ON t.user_id = u.id "
+                "GROUP BY u.id ORDER BY u.name"
+            )
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
@@ -198,6 +215,15 @@ def set_password(conn: Connection, name: str, password: str, *, by: str | None) 
         {"h": hash_password(password), "n": name},
     )
     audit(conn, "user_set_password", user=by, target=name)
+
+
+def set_role(conn: Connection, name: str, role: str, *, by: str | None) -> None:
+    """Change a user's role."""
+    get_user(conn, name)
+    conn.execute(
+        text("UPDATE app_user SET role = :r WHERE name = :n"), {"r": check_role(role), "n": name}
+    )
+    audit(conn, "user_set_role", user=by, target=name, parameters={"role": role})
 
 
 def set_active(conn: Connection, name: str, active: bool, *, by: str | None) -> None:
@@ -241,11 +267,13 @@ def revoke_tokens(conn: Connection, name: str, *, by: str | None) -> int:
 def user_by_token(conn: Connection, token: str) -> User | None:
     """Return the active user a live token belongs to, or ``None``."""
     row = conn.execute(
-        text("SELECT u.id, u.name, u.role, u.active FROM api_token t "
-             "JOIN app_user u ON u.id = t.user_id "
-             "WHERE t.token_sha256 = :d AND t.revoked_at IS NULL AND u.active"),
+        text(
+            "SELECT u.id, u.name, u.role, u.active FROM api_token t "
+            "JOIN app_user u ON u.id = t.user_id "
+            "WHERE t.token_sha256 = :d AND t.revoked_at IS NULL AND u.active"
+        ),
         {"d": _token_digest(token)},
-    ).first()  # fmt: skip
+    ).first()
     return None if row is None else _user(row)
 
 
@@ -253,10 +281,16 @@ def audit_entries(
     conn: Connection, *, since: datetime | None = None, user: str | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
     """Return audit rows, newest first, optionally from ``since`` and for one user."""
-    rows = conn.execute(
-        text("SELECT id, at, user_name, action, target, parameters, row_count, address "
-             "FROM audit_log WHERE (CAST(:s AS timestamptz) IS NULL OR at >= :s) "
-             "AND (CAST(:u AS text) IS NULL OR user_name = :u) ORDER BY id DESC LIMIT :n"),
-        {"s": since, "u": user, "n": limit},
-    ).mappings().all()  # fmt: skip
+    rows = (
+        conn.execute(
+            text(
+                "SELECT id, at, user_name, action, target, parameters, row_count, address "
+                "FROM audit_log WHERE (CAST(:s AS timestamptz) IS NULL OR at >= :s) "
+                "AND (CAST(:u AS text) IS NULL OR user_name = :u) ORDER BY id DESC LIMIT :n"
+            ),
+            {"s": since, "u": user, "n": limit},
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]

@@ -19,6 +19,7 @@ Lists in cells are joined with ``;`` where a format has no lists (CSV, XLSX, Sta
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -187,11 +188,28 @@ def _meta_text(meta: Mapping[str, Any]) -> str:
 # --- writers ----------------------------------------------------------------------------
 
 
+def _csv_cell(value: Any) -> Any:
+    value = jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value
+
+
 def write_csv(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
-    """Return UTF-8 CSV with a byte-order mark, a header of column names, ISO dates."""
-    flat = frame.drop(columns=[GEOMETRY], errors="ignore").map(_flat)
-    flat = flat.map(lambda v: v.isoformat() if isinstance(v, date) else v)
-    return flat.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    """Return UTF-8 CSV with a byte-order mark, a header of column names, ISO dates.
+
+    Missing values are empty; lists are joined with ``;``. Cells keep their Python
+    values (an integer column with gaps stays integer, not ``1.0``).
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    body = frame.drop(columns=[GEOMETRY], errors="ignore")
+    writer.writerow([str(c) for c in body.columns])
+    for row in body.itertuples(index=False):
+        writer.writerow([_csv_cell(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
 
 
 def write_xlsx(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
@@ -209,8 +227,11 @@ def write_xlsx(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
 
 def write_json(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
     """Return ``{**meta, "columns": [...], "rows": [{column: value}, ...]}`` as UTF-8 JSON."""
-    body = {**jsonable(dict(meta)), "columns": [str(c) for c in frame.columns],
-            "rows": _records(frame)}  # fmt: skip
+    body = {
+        **jsonable(dict(meta)),
+        "columns": [str(c) for c in frame.columns],
+        "rows": _records(frame),
+    }
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -241,7 +262,9 @@ def write_parquet(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
     out = frame.drop(columns=[GEOMETRY], errors="ignore").copy()
     for column in out.columns:
         if out[column].dtype == object:
-            out[column] = _typed(out[column].map(lambda v: float(v) if isinstance(v, Decimal) else v))
+            out[column] = _typed(
+                out[column].map(lambda v: float(v) if isinstance(v, Decimal) else v)
+            )
     table = pa.Table.from_pandas(out, preserve_index=False)
     schema_meta = {**(table.schema.metadata or {}), b"compstat": _meta_text(meta).encode()}
     buffer = io.BytesIO()
@@ -281,8 +304,14 @@ def write_dta(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
     out = out.rename(columns=renames)
     dates = {c: "tc" for c in out.columns if pd.api.types.is_datetime64_any_dtype(out[c])}
     buffer = io.BytesIO()
-    out.to_stata(buffer, write_index=False, version=118, convert_dates=dates,
-                 data_label=_meta_text(meta)[:80], variable_labels=labels)  # fmt: skip
+    out.to_stata(
+        buffer,
+        write_index=False,
+        version=118,
+        convert_dates=dates,
+        data_label=_meta_text(meta)[:80],
+        variable_labels=labels,
+    )
     return buffer.getvalue()
 
 
@@ -296,3 +325,5 @@ JSON = register(ExportFormat("json", "application/json", write_json))
 GEOJSON = register(ExportFormat("geojson", "application/geo+json", write_geojson, True))
 PARQUET = register(ExportFormat("parquet", "application/vnd.apache.parquet", write_parquet))
 DTA = register(ExportFormat("dta", "application/x-stata-dta", write_dta))
+#: Formats for tables without geometry (what ``compstat counts --format`` offers).
+TABLE_FORMATS = tuple(n for n, f in REGISTRY.items() if not f.needs_geometry)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from datetime import date
 
 import click
-import pandas as pd
 
-from compstat import db
+from compstat import db, exports
 from compstat.queries import counts as counts_query
 from compstat.queries import territory as territory_query
 from etl.incidents import load_incidents
@@ -130,7 +128,13 @@ def incidents_reconcile(path: str, fmt: str) -> None:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--category", "categories", multiple=True, help="Canonical category code.")
 @click.option("--assignment", "basis", type=click.Choice(counts_query.BASES), default="recorded")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(exports.TABLE_FORMATS),
+    default="csv",
+    help="Any format of the export registry (compstat.exports).",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
 def counts(level, vintage, period, start, end, categories, basis, fmt, output) -> None:
     """Print incident counts rolled up by LEVEL and PERIOD, in long form."""
@@ -139,23 +143,26 @@ def counts(level, vintage, period, start, end, categories, basis, fmt, output) -
     )
     with db.transaction(db.engine()) as conn:
         frame = counts_query.counts(conn, query)
-    _write_frame(frame, fmt, output)
+    meta = {
+        "table": "conteos",
+        "vintage": vintage,
+        "level": level,
+        "period": period,
+        "from": query.start,
+        "to": query.end,
+        "categories": list(categories),
+        "assignment": basis,
+    }
+    _write_bytes(exports.export(frame, fmt, meta), output)
 
 
 def _day(value) -> date | None:
     return value.date() if value else None
 
 
-def _write_frame(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
-    buffer = io.BytesIO()
-    if fmt == "csv":
-        buffer.write(frame.to_csv(index=False).encode())
-    elif fmt == "json":
-        buffer.write(frame.to_json(orient="records", date_format="iso", force_ascii=False).encode())
-    else:
-        frame.assign(period_start=pd.to_datetime(frame["period_start"])).to_parquet(buffer)
+def _write_bytes(body: bytes, output: str | None) -> None:
     if output:
         with open(output, "wb") as handle:
-            handle.write(buffer.getvalue())
+            handle.write(body)
     else:
-        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.buffer.write(body)

@@ -77,3 +77,46 @@ def territory_db(paths: dict[str, Path]) -> Iterator[Engine]:
     load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
     yield engine
     drop(engine)
+
+
+# --- users and logged-in clients (web/security.py, web/access.py) ---------------------------
+
+#: Password of every test user (long enough for compstat.accounts).
+TEST_PASSWORD = "contraseña de prueba 2016"
+ROLES = ("admin", "commander", "planner", "researcher")
+
+
+def make_users(engine: Engine) -> dict[str, int]:
+    """Create one user per role, named ``t_<role>``, unless present; return role -> user id."""
+    from compstat import accounts
+    from compstat.errors import NotFoundError
+
+    ids = {}
+    with db.transaction(engine) as conn:
+        for role in ROLES:
+            try:
+                user = accounts.get_user(conn, f"t_{role}")
+            except NotFoundError:
+                user = accounts.add_user(conn, f"t_{role}", role, TEST_PASSWORD, by="tests")
+            ids[role] = user.id
+    return ids
+
+
+def session_login(client, user_id: int) -> None:
+    """Log ``client`` in as the user ``user_id`` by writing Flask-Login's session keys."""
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    """Return the CSRF token of the form on ``url``."""
+    body = client.get(url).get_data(as_text=True)
+    return body.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+
+
+def form_login(client, name: str, password: str = TEST_PASSWORD, **environ):
+    """Log in through the form (with its CSRF token) and return the response."""
+    token = csrf_token(client)
+    data = {"name": name, "password": password, "csrf_token": token}
+    return client.post("/login", data=data, environ_base=environ or None)

@@ -14,15 +14,32 @@ from compstat import exports
 
 META = {"table": "conteos", "vintage": "2016", "from": date(2015, 1, 1), "to": date(2015, 12, 31)}
 ROWS = [
-    {"unit_id": "P-1.4", "unit_name": "SAN ÁNGEL", "period_start": date(2015, 1, 1), "count": 2,
-     "share": 0.5},
-    {"unit_id": "P-1.2", "unit_name": "PLATEROS, «Ñ»", "period_start": date(2015, 2, 1),
-     "count": 1, "share": 0.25},
-    {"unit_id": "FUERA", "unit_name": "Fuera de todo cuadrante", "period_start": date(2015, 3, 1),
-     "count": 31, "share": 0.125},
-]  # fmt: skip
-SQUARE = {"type": "Polygon", "coordinates": [[[-99.2, 19.3], [-99.1, 19.3], [-99.1, 19.4],
-                                              [-99.2, 19.3]]]}  # fmt: skip
+    {
+        "unit_id": "P-1.4",
+        "unit_name": "SAN ÁNGEL",
+        "period_start": date(2015, 1, 1),
+        "count": 2,
+        "share": 0.5,
+    },
+    {
+        "unit_id": "P-1.2",
+        "unit_name": "PLATEROS, «Ñ»",
+        "period_start": date(2015, 2, 1),
+        "count": 1,
+        "share": 0.25,
+    },
+    {
+        "unit_id": "FUERA",
+        "unit_name": "Fuera de todo cuadrante",
+        "period_start": date(2015, 3, 1),
+        "count": 31,
+        "share": 0.125,
+    },
+]
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[-99.2, 19.3], [-99.1, 19.3], [-99.1, 19.4], [-99.2, 19.3]]],
+}
 
 
 @pytest.fixture
@@ -70,7 +87,10 @@ def test_every_format_reads_back_identical_values(frame: pd.DataFrame) -> None:
     data = json.loads(exports.export(frame, "json", META))
     assert data["rows"] == want
     assert (data["table"], data["from"], data["columns"]) == (
-        "conteos", "2015-01-01", list(frame.columns))  # fmt: skip
+        "conteos",
+        "2015-01-01",
+        list(frame.columns),
+    )
 
 
 def test_geojson_reads_back_with_geometry(frame: pd.DataFrame) -> None:
@@ -95,22 +115,33 @@ def test_metadata_travels_with_the_file(frame: pd.DataFrame) -> None:
 
 
 def test_lists_nulls_and_odd_column_names() -> None:
-    frame = pd.DataFrame([{"Área (km²)": 1.5, "lista": ["a", "b"], "n": 3, "vacío": None},
-                          {"Área (km²)": 2.0, "lista": [], "n": None, "vacío": None}])  # fmt: skip
+    frame = pd.DataFrame(
+        [
+            {"Área (km²)": 1.5, "lista": ["a", "b"], "n": 3, "vacío": None},
+            {"Área (km²)": 2.0, "lista": [], "n": None, "vacío": None},
+        ]
+    )
     csv = pd.read_csv(io.BytesIO(exports.export(frame, "csv")), encoding="utf-8-sig")
     assert csv["lista"].fillna("").tolist() == ["a;b", ""]
     dta = pd.read_stata(io.BytesIO(exports.export(frame, "dta")))
     assert list(dta.columns) == ["Area__km2_", "lista", "n", "vacio"]
     assert dta["lista"].tolist() == ["a;b", ""]
     assert json.loads(exports.export(frame, "json"))["rows"][1] == {
-        "Área (km²)": 2.0, "lista": [], "n": None, "vacío": None}  # fmt: skip
+        "Área (km²)": 2.0,
+        "lista": [],
+        "n": None,
+        "vacío": None,
+    }
 
 
 def test_file_names_are_safe_and_descriptive() -> None:
-    assert exports.file_name("conteos", "sector", "2016", date(2015, 1, 1), None,
-                             extension="csv") == "conteos_sector_2016_2015-01-01.csv"  # fmt: skip
+    assert (
+        exports.file_name("conteos", "sector", "2016", date(2015, 1, 1), None, extension="csv")
+        == "conteos_sector_2016_2015-01-01.csv"
+    )
     assert exports.file_name("../../etc/passwd", "Año Ñ", extension="XLSX") == (
-        "etc-passwd_Ano-N.xlsx")  # fmt: skip
+        "etc-passwd_Ano-N.xlsx"
+    )
     assert exports.file_name(extension="json") == "export.json"
     with pytest.raises(KeyError, match="unknown export format"):
         exports.get("pdf")
