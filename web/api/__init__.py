@@ -30,6 +30,8 @@ from web import access, render
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 TITLE = "CompStat CDMX API"
 VERSION = "1.0.0"
+#: Longest text parameter (codes and names are far shorter).
+MAX_TEXT = 200
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Param:
                 raise self.error(f"must be a date YYYY-MM-DD, not {raw!r}") from None
         elif not value:
             raise self.error("must not be empty")
+        elif len(value) > MAX_TEXT or any(ord(c) < 32 for c in value):
+            raise self.error(f"must be printable text of at most {MAX_TEXT} characters")
         if self.choices and value not in self.choices:
             raise self.error(f"must be one of {', '.join(self.choices)}, not {raw!r}")
         return value
