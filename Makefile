@@ -15,7 +15,7 @@ MAP_LIBS := $(JS_DIR)/leaflet/leaflet.min.js $(JS_DIR)/d3/d3.min.js
 CHROMIUM := /usr/bin/chromium
 APT := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 
-.PHONY: install map-libs demo load serve test lint format bench clean
+.PHONY: install map-libs demo demo-users load serve test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,13 @@ load: install
 	$(BIN)/compstat incidents load "$(DATA)/incidents/ssp_2013_2016/crime-lat-long.csv.zip" --source ssp
 	$(BIN)/compstat incidents load "$(DATA)/incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz" --source fgj
 
-demo: load
+# One user per role; each run sets new random passwords, printed here once and stored nowhere.
+DEMO_ROLES := admin commander planner researcher
+demo-users: load
+	@echo "Demo users (new passwords on every run of make demo):"
+	@for role in $(DEMO_ROLES); do $(BIN)/compstat users add demo_$$role --role $$role --reset || exit 1; done
+
+demo: load demo-users
 	$(BIN)/compstat serve --host $(HOST) --port $(PORT)
 
 lint: install
