@@ -46,12 +46,15 @@ class User:
         One of :data:`ROLES`.
     active : bool
         Disabled users can neither log in nor use their tokens.
+    session_key : str
+        Changes with the password, so a new password ends every open session.
     """
 
     id: int
     name: str
     role: str
     active: bool
+    session_key: str = ""
 
     @property
     def sees_points(self) -> bool:
@@ -85,8 +88,15 @@ def new_password() -> str:
     return secrets.token_urlsafe(15)
 
 
+#: The columns :func:`_user` reads (``u`` is ``app_user``).
+USER_COLUMNS = (
+    "u.id, u.name, u.role, u.active, "
+    "to_char(u.password_changed_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') AS session_key"
+)
+
+
 def _user(row: Any) -> User:
-    return User(row.id, row.name, row.role, row.active)
+    return User(row.id, row.name, row.role, row.active, row.session_key)
 
 
 def audit(
@@ -143,36 +153,47 @@ def add_user(conn: Connection, name: str, role: str, password: str, *, by: str |
     params = {"n": check_name(name), "r": check_role(role), "h": hash_password(password)}
     try:
         with conn.begin_nested():
-            row = conn.execute(
+            conn.execute(
                 text(
                     "INSERT INTO app_user (name, role, password_hash) VALUES (:n, :r, :h) "
-                    "RETURNING id, name, role, active"
+                    "RETURNING id"
                 ),
                 params,
-            ).one()
+            )
     except IntegrityError as exc:
         raise InvalidQueryError(f"a user named {name!r} already exists") from exc
     audit(conn, "user_add", user=by, target=name, parameters={"role": role})
-    return _user(row)
+    return get_user(conn, name)
 
 
 def get_user(conn: Connection, name: str) -> User:
     """Return the user named ``name``; raise NotFoundError if there is none."""
     row = conn.execute(
-        text("SELECT id, name, role, active FROM app_user WHERE name = :n"), {"n": name}
+        text(f"SELECT {USER_COLUMNS} FROM app_user u WHERE u.name = :n"), {"n": name}
     ).first()
     if row is None:
         raise NotFoundError(f"no user named {name!r}")
     return _user(row)
 
 
-def user_by_id(conn: Connection, user_id: int) -> User | None:
-    """Return the active user with that id, or ``None``."""
+def user_by_session(conn: Connection, session: str) -> User | None:
+    """Return the active user a session names (:func:`session_id`), or ``None``.
+
+    ``None`` too when the password changed since the session began.
+    """
+    user_id, _, key = session.partition(":")
+    if not user_id.isdigit() or not key:
+        return None
     row = conn.execute(
-        text("SELECT id, name, role, active FROM app_user WHERE id = :i AND active"),
-        {"i": user_id},
+        text(f"SELECT {USER_COLUMNS} FROM app_user u WHERE u.id = :i AND u.active"),
+        {"i": int(user_id)},
     ).first()
-    return None if row is None else _user(row)
+    return None if row is None or row.session_key != key else _user(row)
+
+
+def session_id(user: User) -> str:
+    """Return what a session keeps to name ``user``: its id and its password's session key."""
+    return f"{user.id}:{user.session_key}"
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
@@ -195,7 +216,7 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
 def authenticate(conn: Connection, name: str, password: str, *, address: str | None) -> User | None:
     """Return the active user whose password matches, auditing success and failure."""
     row = conn.execute(
-        text("SELECT id, name, role, active, password_hash FROM app_user WHERE name = :n"),
+        text(f"SELECT {USER_COLUMNS}, u.password_hash FROM app_user u WHERE u.name = :n"),
         {"n": name},
     ).first()
     matches = check_password_hash(row.password_hash if row else _DUMMY_HASH, password)
@@ -211,7 +232,10 @@ def set_password(conn: Connection, name: str, password: str, *, by: str | None) 
     """Replace a user's password (and re-enable nothing: disabled stays disabled)."""
     get_user(conn, name)
     conn.execute(
-        text("UPDATE app_user SET password_hash = :h, password_changed_at = now() WHERE name = :n"),
+        text(
+            "UPDATE app_user SET password_hash = :h, password_changed_at = clock_timestamp() "
+            "WHERE name = :n"
+        ),
         {"h": hash_password(password), "n": name},
     )
     audit(conn, "user_set_password", user=by, target=name)
@@ -268,7 +292,7 @@ def user_by_token(conn: Connection, token: str) -> User | None:
     """Return the active user a live token belongs to, or ``None``."""
     row = conn.execute(
         text(
-            "SELECT u.id, u.name, u.role, u.active FROM api_token t "
+            f"SELECT {USER_COLUMNS} FROM api_token t "
             "JOIN app_user u ON u.id = t.user_id "
             "WHERE t.token_sha256 = :d AND t.revoked_at IS NULL AND u.active"
         ),

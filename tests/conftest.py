@@ -86,8 +86,8 @@ TEST_PASSWORD = "contraseña de prueba 2016"
 ROLES = ("admin", "commander", "planner", "researcher")
 
 
-def make_users(engine: Engine) -> dict[str, int]:
-    """Create one user per role, named ``t_<role>``, unless present; return role -> user id."""
+def make_users(engine: Engine) -> dict[str, str]:
+    """Create one user per role, named ``t_<role>``, unless present; return role -> session id."""
     from compstat import accounts
     from compstat.errors import NotFoundError
 
@@ -98,14 +98,14 @@ def make_users(engine: Engine) -> dict[str, int]:
                 user = accounts.get_user(conn, f"t_{role}")
             except NotFoundError:
                 user = accounts.add_user(conn, f"t_{role}", role, TEST_PASSWORD, by="tests")
-            ids[role] = user.id
+            ids[role] = accounts.session_id(user)
     return ids
 
 
-def session_login(client, user_id: int) -> None:
-    """Log ``client`` in as the user ``user_id`` by writing Flask-Login's session keys."""
+def session_login(client, session_id: str) -> None:
+    """Log ``client`` in by writing Flask-Login's session keys (ids from :func:`make_users`)."""
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = session_id
         session["_fresh"] = True
 
 

@@ -47,7 +47,7 @@ def url_of(engine: Engine) -> str:
 
 
 @pytest.fixture(scope="module")
-def users(web_db: Engine) -> dict[str, int]:
+def users(web_db: Engine) -> dict[str, str]:
     return make_users(web_db)
 
 
@@ -69,7 +69,7 @@ def matrix_app(web_db: Engine) -> Flask:
     return create_app(config)
 
 
-def client_as(app: Flask, users: dict[str, int], role: str | None):
+def client_as(app: Flask, users: dict[str, str], role: str | None):
     client = app.test_client()
     if role is not None:
         session_login(client, users[role])
@@ -104,7 +104,7 @@ def test_the_rules_that_protect_points_and_the_audit() -> None:
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
-def test_route_role_matrix(matrix_app: Flask, users: dict[str, int], role: str | None) -> None:
+def test_route_role_matrix(matrix_app: Flask, users: dict[str, str], role: str | None) -> None:
     got, want = {}, {}
     for rule in matrix_app.url_map.iter_rules():
         endpoint = rule.endpoint
@@ -123,7 +123,7 @@ def test_route_role_matrix(matrix_app: Flask, users: dict[str, int], role: str |
     assert got == want
 
 
-def test_points_reach_commanders(matrix_app: Flask, users: dict[str, int]) -> None:
+def test_points_reach_commanders(matrix_app: Flask, users: dict[str, str]) -> None:
     body = client_as(matrix_app, users, "commander").get(EXAMPLES["api.incidents"][1]).get_json()
     assert [(r["quadrant"], r["occurred_date"], r["occurred_time"]) for r in body["data"]] == [
         ("P-1.4.8", "2015-01-01", "10:07:00"),
@@ -268,6 +268,25 @@ def test_disabled_user_cannot_log_in(app: Flask, cli) -> None:
     assert app.test_client().get("/api/v1/vintages", headers=headers).status_code == 401
     listed = cli("users", "list").output
     assert "t_baja" in listed and "disabled" in listed.split("t_baja", 1)[1].splitlines()[0]
+
+
+def test_a_new_password_ends_open_sessions(app: Flask, cli) -> None:
+    cli(
+        "users",
+        "add",
+        "t_cambio",
+        "--role",
+        "planner",
+        "--password-stdin",
+        stdin=TEST_PASSWORD + "\n",
+    )
+    client = app.test_client()
+    assert form_login(client, "t_cambio").status_code == 302
+    assert client.get("/").status_code == 200
+    cli("users", "set-password", "t_cambio", "--password-stdin", stdin=TEST_PASSWORD + "!\n")
+    assert client.get("/").status_code == 302
+    assert form_login(client, "t_cambio", TEST_PASSWORD + "!").status_code == 302
+    assert client.get("/").status_code == 200
 
 
 def test_users_add_prints_a_random_password_once_and_checks_input(cli, app: Flask) -> None:

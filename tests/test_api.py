@@ -29,12 +29,12 @@ def app(web_db: Engine) -> Flask:
 
 
 @pytest.fixture(scope="module")
-def users(web_db: Engine) -> dict[str, int]:
+def users(web_db: Engine) -> dict[str, str]:
     return make_users(web_db)
 
 
 @pytest.fixture
-def admin(app: Flask, users: dict[str, int]) -> FlaskClient:
+def admin(app: Flask, users: dict[str, str]) -> FlaskClient:
     client = app.test_client()
     session_login(client, users["admin"])
     return client

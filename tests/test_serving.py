@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def users(web_db: Engine) -> dict[str, int]:
+def users(web_db: Engine) -> dict[str, str]:
     return make_users(web_db)
 
 
@@ -90,7 +90,7 @@ def test_no_database_gives_503_and_never_provisions(monkeypatch: pytest.MonkeyPa
     client = create_app({"TESTING": True, "SECRET_KEY": "t"}).test_client()
     health = client.get("/healthz")
     assert (health.status_code, health.get_json()["status"]) == (503, "unavailable")
-    session_login(client, 1)
+    session_login(client, "1:x")
     page = client.get("/")
     assert (page.status_code, page.mimetype) == (503, "text/html")
     body = page.get_data(as_text=True)

@@ -67,17 +67,17 @@ def loaded_db(territory_db: Engine, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def users(loaded_db: Engine) -> dict[str, int]:
+def users(loaded_db: Engine) -> dict[str, str]:
     return make_users(loaded_db)
 
 
 @pytest.fixture(scope="module")
-def app(loaded_db: Engine, users: dict[str, int]) -> Flask:
+def app(loaded_db: Engine, users: dict[str, str]) -> Flask:
     return create_app({"TESTING": True, "DATABASE_URL": url_of(loaded_db), "SECRET_KEY": "t"})
 
 
 @pytest.fixture
-def client(app: Flask, users: dict[str, int]) -> FlaskClient:
+def client(app: Flask, users: dict[str, str]) -> FlaskClient:
     """A researcher's client: the overview and its twins hold aggregates only."""
     client = app.test_client()
     session_login(client, users["researcher"])
@@ -349,7 +349,7 @@ def check_empty_page(engine) -> None:
 def test_unreachable_database_is_503_at_request_time() -> None:
     app = create_app({"TESTING": True, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nada"})
     client = app.test_client()
-    session_login(client, 1)  # loading the session's user needs the database
+    session_login(client, "1:x")  # loading the session's user needs the database
     response = client.get("/resumen.json")
     assert response.status_code == 503
     assert response.get_json()["error"]["type"] == "DatabaseUnavailableError"

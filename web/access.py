@@ -58,7 +58,7 @@ RULES: dict[str, frozenset[str]] = {
 
 def is_public(endpoint: str | None) -> bool:
     """Return whether ``endpoint`` needs no log-in."""
-    return RULES.get(endpoint or "") == PUBLIC and endpoint in RULES
+    return endpoint in RULES and RULES[endpoint] == PUBLIC
 
 
 def allowed(endpoint: str, role: str | None) -> bool:

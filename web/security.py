@@ -50,8 +50,8 @@ class LoginUser(UserMixin):
         self.via_token = via_token
 
     def get_id(self) -> str:
-        """Return the id kept in the session."""
-        return str(self.user.id)
+        """Return what the session keeps: the id and the password's session key."""
+        return accounts.session_id(self.user)
 
     @property
     def name(self) -> str:
@@ -82,11 +82,12 @@ def _lookup(handler, *args: object) -> accounts.User | None:
         return None
 
 
-def load_user(user_id: str) -> LoginUser | None:
-    """Return the active user of a session, or ``None`` (disabled users are logged out)."""
-    if not user_id.isdigit():
-        return None
-    user = _lookup(accounts.user_by_id, int(user_id))
+def load_user(session: str) -> LoginUser | None:
+    """Return the active user of a session, or ``None``.
+
+    Disabled users, and sessions begun before the password last changed, are logged out.
+    """
+    user = _lookup(accounts.user_by_session, session)
     return None if user is None else LoginUser(user)
 
 
