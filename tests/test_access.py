@@ -6,6 +6,8 @@ Runs on a real PostGIS (the 2016 vintage, three synthetic incidents, one user pe
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -195,6 +197,23 @@ def test_the_eleventh_failed_log_in_in_a_minute_gets_429(app: Flask, users) -> N
     assert form_login(client, "t_admin", TEST_PASSWORD, **address).status_code == 429
     # another address is not held back, and good log-ins do not count
     assert form_login(app.test_client(), "t_admin", TEST_PASSWORD).status_code == 302
+
+
+def test_the_limit_is_shared_by_workers_through_redis(web_db: Engine, users) -> None:
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": url_of(web_db),
+        "SECRET_KEY": "t",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_KEY_PREFIX": f"compstat-test-{os.getpid()}-{time.time_ns()}",
+    }
+    workers = [create_app(config), create_app(config)]  # two processes of one deployment
+    address = {"REMOTE_ADDR": "10.9.8.6"}
+    statuses = [
+        form_login(workers[i % 2].test_client(), "t_admin", "equivocada", **address).status_code
+        for i in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(app: Flask, users) -> None:

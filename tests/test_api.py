@@ -238,3 +238,25 @@ def test_docs_page_is_served_locally(admin: FlaskClient, spec: dict) -> None:
     for path in spec["paths"]:
         assert f"GET {path}" in body
     assert "cdn" not in body.lower() and "<script" not in body
+
+
+def test_every_overview_table_downloads_in_every_format(admin: FlaskClient) -> None:
+    readers = {
+        "csv": lambda b: pd.read_csv(io.BytesIO(b), encoding="utf-8-sig"),
+        "xlsx": lambda b: pd.read_excel(io.BytesIO(b), sheet_name="datos"),
+        "parquet": lambda b: pd.read_parquet(io.BytesIO(b)),
+        "dta": lambda b: pd.read_stata(io.BytesIO(b)),
+        "json": lambda b: pd.DataFrame(json.loads(b)["rows"]),
+    }
+    for table in ("territorio", "validacion", "incidentes", "cargas", "sectores"):
+        lengths = set()
+        for fmt, read in readers.items():
+            response = admin.get(f"/{table}.{fmt}?year=2015")
+            assert response.status_code == 200, (table, fmt)
+            name = response.headers["Content-Disposition"].split('filename="', 1)[1][:-1]
+            assert name.startswith(table) and name.endswith(f".{fmt}")
+            lengths.add(len(read(response.data)))
+        assert len(lengths) == 1, (table, lengths)
+    assert admin.get("/sectores.xlsx?year=2015").headers["Content-Disposition"] == (
+        'attachment; filename="sectores_2016_2015.xlsx"'
+    )
