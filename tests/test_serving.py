@@ -193,6 +193,21 @@ def test_session_cookie_is_secure_over_https(app: Flask) -> None:
     assert "Secure" not in app.test_client().get("/login").headers["Set-Cookie"]
 
 
+def test_behind_a_trusted_proxy_the_caller_address_and_https_count(web_db: Engine) -> None:
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": url_of(web_db),
+        "SECRET_KEY": "t",
+        "TRUSTED_PROXIES": 1,
+    }
+    client = create_app(config).test_client()
+    headers = {"X-Forwarded-For": "10.1.2.3", "X-Forwarded-Proto": "https"}
+    response = client.get("/login", headers=headers)
+    assert "Secure" in response.headers["Set-Cookie"]
+    ignored = create_app({**config, "TRUSTED_PROXIES": 0}).test_client()
+    assert "Secure" not in ignored.get("/login", headers=headers).headers["Set-Cookie"]
+
+
 def test_security_headers_on_every_response(app: Flask, users) -> None:
     client = app.test_client()
     session_login(client, users["planner"])

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     # Cookies are always Secure over HTTPS; set true to force it behind a TLS proxy.
     "SESSION_COOKIE_SECURE": False,
     "LOGIN_FAILURES_PER_MINUTE": 10,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host to trust (0: none).
+    "TRUSTED_PROXIES": 0,
     # "memory://" (per process) or e.g. "redis://127.0.0.1:6379" (shared by the workers).
     "RATELIMIT_STORAGE_URI": "memory://",
     # API v1 (web/api): rows per page, its ceiling, and the simplification of unit shapes.

@@ -18,6 +18,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from compstat import accounts
 from compstat.errors import DatabaseUnavailableError
@@ -193,6 +194,9 @@ def _failed_login(response: Response) -> bool:
 
 def register(app: Flask, auth_blueprint) -> None:
     """Install log-in, CSRF, the log-in rate limit, the role rules and the headers."""
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
