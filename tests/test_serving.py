@@ -150,7 +150,8 @@ def test_recovers_by_itself_when_the_database_comes_back(web_db: Engine, users) 
     port = free_port()
     relay = Forwarder(port, (web_db.url.host, web_db.url.port or 5432))
     url = web_db.url.set(port=port).render_as_string(hide_password=False)
-    client = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t"}).test_client()
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t"})
+    client = app.test_client()
     session_login(client, users["researcher"])
     assert client.get("/healthz").status_code == 503
     relay.start()
@@ -164,6 +165,7 @@ def test_recovers_by_itself_when_the_database_comes_back(web_db: Engine, users) 
         assert client.get("/healthz").status_code == 200
         assert client.get("/").status_code == 200
     finally:
+        app.extensions["compstat.engine"].dispose()
         relay.stop()
 
 
