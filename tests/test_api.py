@@ -260,3 +260,31 @@ def test_every_overview_table_downloads_in_every_format(admin: FlaskClient) -> N
     assert admin.get("/sectores.xlsx?year=2015").headers["Content-Disposition"] == (
         'attachment; filename="sectores_2016_2015.xlsx"'
     )
+
+
+def test_a_query_past_the_time_limit_is_stopped_with_a_clear_503(
+    web_db: Engine, users: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from web.handlers import api as handlers
+
+    def slow(conn, args):
+        conn.execute(text("SELECT pg_sleep(5)"))
+        return {"data": []}
+
+    monkeypatch.setattr(handlers, "vintages", slow)
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": url_of(web_db),
+        "SECRET_KEY": "t",
+        "API_STATEMENT_TIMEOUT": 0.2,
+    }
+    client = create_app(config).test_client()
+    session_login(client, users["admin"])
+    response = client.get("/api/v1/vintages")
+    assert response.status_code == 503
+    error = response.get_json()["error"]
+    assert (error["code"], error["type"]) == ("unavailable", "QueryTimeoutError")
+    assert "took too long" in error["message"]
+    assert client.get("/api/v1/units?vintage=2016").status_code == 200  # the limit is per query

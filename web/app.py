@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "API_PAGE_SIZE": 1000,
     "API_MAX_PAGE_SIZE": 10000,
     "API_GEOMETRY_TOLERANCE": 0.0001,
+    # Seconds an API query may run before it is stopped (503); None: no limit.
+    "API_STATEMENT_TIMEOUT": 60,
 }
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import psycopg
 from flask import current_app, request
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from compstat import accounts, db
-from compstat.errors import DatabaseUnavailableError
+from compstat.errors import DatabaseUnavailableError, QueryTimeoutError
 
 EXTENSION = "compstat.engine"
 R = TypeVar("R")
@@ -48,7 +49,20 @@ def run(handler: Callable[..., R], *args: object, **kwargs: object) -> R:
         with db.transaction(get_engine()) as conn:
             return handler(conn, *args, **kwargs)
     except OperationalError as exc:
+        if isinstance(exc.orig, psycopg.errors.QueryCanceled):
+            raise QueryTimeoutError(
+                "the query took too long and was stopped; narrow it (e.g. with unit, from and to)"
+            ) from exc
         raise DatabaseUnavailableError(f"the database cannot be reached: {exc.orig}") from exc
+
+
+def limit_time(conn: Connection, seconds: float | None) -> None:
+    """Stop the rest of this transaction's statements after ``seconds`` each (None: no limit)."""
+    if seconds:
+        conn.execute(
+            text("SELECT set_config('statement_timeout', :ms, true)"),
+            {"ms": str(max(1, int(seconds * 1000)))},
+        )
 
 
 def row_count(result: Any) -> int | None:
@@ -67,16 +81,22 @@ def row_count(result: Any) -> int | None:
 
 
 def run_audited(
-    action: str, parameters: dict[str, Any], handler: Callable[..., R], *args: object
+    action: str,
+    parameters: dict[str, Any],
+    handler: Callable[..., R],
+    *args: object,
+    timeout: float | None = None,
 ) -> R:
     """Call ``handler(conn, *args)`` and append its audit row in the same transaction.
 
     The row says who (the logged-in user), what (``action`` and the endpoint), with
-    which ``parameters`` and how many rows came back.
+    which ``parameters`` and how many rows came back. ``timeout`` (seconds) bounds
+    each of the handler's statements.
     """
     from web.security import user_name
 
     def audited(conn: Connection, *inner: object) -> R:
+        limit_time(conn, timeout)
         result = handler(conn, *inner)
         accounts.audit(
             conn,

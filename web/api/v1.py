@@ -37,6 +37,12 @@ def _tolerance() -> float:
     return current_app.config["API_GEOMETRY_TOLERANCE"]
 
 
+def _audited(handler, args: dict[str, Any], *extra: object) -> Any:
+    """Run ``handler(conn, args, *extra)`` audited, within the API's time limit."""
+    timeout = current_app.config["API_STATEMENT_TIMEOUT"]
+    return run_audited("api", args, handler, args, *extra, timeout=timeout)
+
+
 def _units_response(data: dict[str, Any], geometry: bool) -> ResponseReturnValue:
     """Return units as JSON, or as a GeoJSON FeatureCollection when geometry is asked."""
     if not geometry:
@@ -53,7 +59,7 @@ def _units_response(data: dict[str, Any], geometry: bool) -> ResponseReturnValue
 @endpoint("/vintages", "Loaded territory vintages")
 def vintages(args: dict[str, Any]) -> ResponseReturnValue:
     """Return the loaded vintages, with their number of zones, regions, sectors and quadrants."""
-    return render.json_response(run_audited("api", args, handlers.vintages, args))
+    return render.json_response(_audited(handlers.vintages, args))
 
 
 @endpoint(
@@ -74,7 +80,7 @@ def units(args: dict[str, Any]) -> ResponseReturnValue:
     Each with code, name, parent (the code of the unit above), population and area.
     With ``geometry=true`` the answer is a GeoJSON FeatureCollection (simplified shapes).
     """
-    data = run_audited("api", args, handlers.unit_list, args, _tolerance())
+    data = _audited(handlers.unit_list, args, _tolerance())
     return _units_response(data, args["geometry"])
 
 
@@ -96,7 +102,7 @@ def units(args: dict[str, Any]) -> ResponseReturnValue:
 )
 def unit(args: dict[str, Any]) -> ResponseReturnValue:
     """Return one unit by code, at the finest level that has the code."""
-    data = run_audited("api", args, handlers.unit, args, _tolerance())
+    data = _audited(handlers.unit, args, _tolerance())
     return _units_response(data, args["geometry"])
 
 
@@ -140,7 +146,7 @@ def counts(args: dict[str, Any]) -> ResponseReturnValue:
 
     Zero counts are omitted. The finest grain is the quadrant-day.
     """
-    result = run_audited("api", args, handlers.counts, args)
+    result = _audited(handlers.counts, args)
     if isinstance(result, dict):
         return render.json_response(result)
     meta = {k: args[k] for k in ("vintage", "level", "period", "from", "to", "assignment")}
@@ -173,4 +179,4 @@ def counts(args: dict[str, Any]) -> ResponseReturnValue:
 )
 def incidents(args: dict[str, Any]) -> ResponseReturnValue:
     """Return each incident with its day, time, category, quadrant and point; ordered by id."""
-    return render.json_response(run_audited("api", args, handlers.incidents, args))
+    return render.json_response(_audited(handlers.incidents, args))
