@@ -1,12 +1,13 @@
 """API v1 under ``/api/v1/``: JSON over the read-side queries, its OpenAPI document and docs.
 
-Adding an endpoint takes a function with :func:`endpoint` over it and one line in
-:data:`web.access.RULES` (``"api.<function name>": roles``)::
+Adding an endpoint takes a function with :func:`endpoint` over it (in
+:mod:`web.api.v1`, over a framework-free handler in :mod:`web.handlers.api`) and one
+line in :data:`web.access.RULES` (``"api.<function name>": roles``)::
 
     @endpoint("/trends", "Weekly trends of a unit", params=[VINTAGE, Param("unit", "Unit code.")])
     def trends(args):
         # its docstring becomes the operation's description
-        return render.json_response(run_audited("api", args, handlers.trends, args))
+        return render.json_response(_audited(handlers.trends, args))
 
     # web/access.py, RULES:
     "api.trends": EVERY_ROLE,
