@@ -15,7 +15,7 @@ MAP_LIBS := $(JS_DIR)/leaflet/leaflet.min.js $(JS_DIR)/d3/d3.min.js
 CHROMIUM := /usr/bin/chromium
 APT := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 
-.PHONY: install map-libs demo load serve test lint format bench clean
+.PHONY: install map-libs demo demo-users load serve test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,13 @@ load: install
 	for v in 2016 2023; do $(BIN)/compstat commanders demo --vintage $$v -o $(VENV)/demo-roster-$$v.csv \
 	  && $(BIN)/compstat commanders load $(VENV)/demo-roster-$$v.csv --fictitious || exit 1; done
 
-demo: load
+# One user per role; each run sets new random passwords, printed here once and stored nowhere.
+DEMO_ROLES := admin commander planner researcher
+demo-users: load
+	@echo "Demo users (new passwords on every run of make demo):"
+	@for role in $(DEMO_ROLES); do $(BIN)/compstat users add demo_$$role --role $$role --reset || exit 1; done
+
+demo: load demo-users
 	$(BIN)/compstat serve --host $(HOST) --port $(PORT)
 
 lint: install

@@ -32,6 +32,19 @@ def resolve_url(settings: Settings | None = None) -> str:
     return embedded.ensure_database()
 
 
+def connect_url(settings: Settings | None = None) -> str:
+    """Return the database URL to connect to, never provisioning anything.
+
+    The configured URL, else the local server's default database
+    (:func:`compstat.embedded.local_url`) as ``compstat db setup`` leaves it. For
+    long-running processes (the web app), which must only ever connect.
+    """
+    settings = settings or settings_from_env()
+    if settings.database_url:
+        return normalize_url(settings.database_url)
+    return embedded.local_url()
+
+
 @cache
 def _engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)

@@ -15,6 +15,12 @@ class DatabaseUnavailableError(CompstatError):
     http_status = 503
 
 
+class QueryTimeoutError(CompstatError):
+    """A query ran past its time limit and was stopped (the server is busy or the ask too big)."""
+
+    http_status = 503
+
+
 class InvalidQueryError(CompstatError):
     """A request's parameters are malformed or inconsistent."""
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from datetime import date
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from compstat import db, taxonomy
+from compstat import db, exports, taxonomy
 from compstat.errors import CompstatError, InputFileError, OutputFileError
 from compstat.queries import counts as counts_query
 from compstat.queries import territory as territory_query
@@ -214,7 +212,13 @@ def _echo_reconciliation(report: Reconciliation) -> None:
 )
 @click.option("--assignment", "basis", type=click.Choice(counts_query.BASES), default="recorded")
 @click.option("--zeros", is_flag=True, help="One row per unit x period x category, zeros too.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(exports.TABLE_FORMATS),
+    default="csv",
+    help="Any format of the export registry (compstat.exports).",
+)
 @click.option("--output", "-o", help="File (default stdout); its directory must exist.")
 def counts(level, vintage, period, start, end, categories, basis, zeros, fmt, output) -> None:
     """Print incident counts rolled up by LEVEL and PERIOD, in long form."""
@@ -225,7 +229,17 @@ def counts(level, vintage, period, start, end, categories, basis, zeros, fmt, ou
         _check_output(output)
     with db.transaction(db.engine()) as conn:
         frame = counts_query.counts(conn, query)
-    _write_frame(frame, fmt, output)
+    meta = {
+        "table": "conteos",
+        "vintage": vintage,
+        "level": level,
+        "period": period,
+        "from": query.start,
+        "to": query.end,
+        "categories": list(categories),
+        "assignment": basis,
+    }
+    _write_bytes(exports.export(frame, fmt, meta), output)
 
 
 def _day(value) -> date | None:
@@ -241,20 +255,11 @@ def _check_output(output: str) -> None:
         raise OutputFileError(f"{output}: directory {str(path.parent)!r} does not exist")
 
 
-def _write_frame(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
-    buffer = io.BytesIO()
-    if fmt == "csv":
-        buffer.write(frame.to_csv(index=False).encode())
-    elif fmt == "json":
-        days = {c: frame[c].astype(str) for c in ("period_start", "period_end")}
-        buffer.write(frame.assign(**days).to_json(orient="records", force_ascii=False).encode())
-    else:
-        dates = {c: pd.to_datetime(frame[c]) for c in ("period_start", "period_end")}
-        frame.assign(**dates).to_parquet(buffer)
-    if output:
-        try:
-            Path(output).write_bytes(buffer.getvalue())
-        except OSError as exc:
-            raise OutputFileError(f"{output}: cannot write: {exc.strerror}") from exc
-    else:
-        sys.stdout.buffer.write(buffer.getvalue())
+def _write_bytes(body: bytes, output: str | None) -> None:
+    if not output:
+        sys.stdout.buffer.write(body)
+        return
+    try:
+        Path(output).write_bytes(body)
+    except OSError as exc:
+        raise OutputFileError(f"{output}: cannot write: {exc.strerror}") from exc

@@ -77,3 +77,67 @@ def territory_db(paths: dict[str, Path]) -> Iterator[Engine]:
     load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
     yield engine
     drop(engine)
+
+
+# --- users and logged-in clients (web/security.py, web/access.py) ---------------------------
+
+#: Password of every test user (long enough for compstat.accounts).
+TEST_PASSWORD = "contraseña de prueba 2016"
+ROLES = ("admin", "commander", "planner", "researcher")
+
+
+def make_users(engine: Engine) -> dict[str, str]:
+    """Create one user per role, named ``t_<role>``, unless present; return role -> session id."""
+    from compstat import accounts
+    from compstat.errors import NotFoundError
+
+    ids = {}
+    with db.transaction(engine) as conn:
+        for role in ROLES:
+            try:
+                user = accounts.get_user(conn, f"t_{role}")
+            except NotFoundError:
+                user = accounts.add_user(conn, f"t_{role}", role, TEST_PASSWORD, by="tests")
+            ids[role] = accounts.session_id(user)
+    return ids
+
+
+def session_login(client, session_id: str) -> None:
+    """Log ``client`` in by writing Flask-Login's session keys (ids from :func:`make_users`)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    """Return the CSRF token of the form on ``url``."""
+    body = client.get(url).get_data(as_text=True)
+    return body.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+
+
+def form_login(client, name: str, password: str = TEST_PASSWORD, **environ):
+    """Log in through the form (with its CSRF token) and return the response."""
+    token = csrf_token(client)
+    data = {"name": name, "password": password, "csrf_token": token}
+    return client.post("/login", data=data, environ_base=environ)
+
+
+#: Synthetic SSP rows with distinctive coordinates, to prove points never reach a researcher.
+SSP_HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
+SSP_POINTS = [
+    '"P-1.4.8","ROBO A TRANSEUNTE C.V.",2015-01-01,"10:07",2015,1,19.3272468,-99.2103579,800001',
+    '"P-1.4.7","ROBO A NEGOCIO C.V.",2015-03-10,"18:36",2015,3,19.3345468,-99.2036579,800002',
+    '"P-1.2.7","HOMICIDIO DOLOSO",2015-07-04,"01:31",2015,7,19.3790468,-99.1961579,800003',
+]
+#: How the points above read when rounded to 6 decimals (as the API gives them).
+POINT_MARKERS = ("19.327247", "-99.210358", "19.334547", "-99.203658")
+
+
+@pytest.fixture(scope="module")
+def web_db(territory_db: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The 2016 vintage, three synthetic SSP incidents and one user per role."""
+    path = tmp_path_factory.mktemp("ssp") / "ssp_puntos.csv"
+    path.write_text("\n".join([SSP_HEADER, *SSP_POINTS]) + "\n", encoding="utf-8")
+    assert load_incidents(territory_db, path, "ssp").loaded == 3
+    make_users(territory_db)
+    return territory_db

@@ -72,8 +72,9 @@ def test_counts_parquet_and_json(run, tmp_path):
     frame = pd.read_parquet(out)
     assert list(frame.columns)[:3] == ["vintage", "level", "unit_id"]
     result = run("counts", "--level", "city", "--vintage", "2016", "--format", "json")
-    rows = json.loads(result.output)
-    assert all(row["unit_id"] == "CDMX" for row in rows)
+    data = json.loads(result.output)
+    assert (data["table"], data["level"], data["columns"][2]) == ("conteos", "city", "unit_id")
+    assert all(row["unit_id"] == "CDMX" for row in data["rows"])
 
 
 def test_unreadable_file_exits_non_zero(run, tmp_path):

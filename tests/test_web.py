@@ -27,8 +27,9 @@ from playwright.sync_api import Route, sync_playwright
 from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
+from compstat import exports
 from etl.incidents import load_incidents
-from tests.conftest import drop, fresh_engine
+from tests.conftest import TEST_PASSWORD, drop, fresh_engine, make_users, session_login
 from web.app import create_app
 from web.handlers.overview import last_full_year
 from web.i18n import MESSAGES
@@ -66,13 +67,21 @@ def loaded_db(territory_db: Engine, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def app(loaded_db: Engine) -> Flask:
-    return create_app({"TESTING": True, "DATABASE_URL": url_of(loaded_db)})
+def users(loaded_db: Engine) -> dict[str, str]:
+    return make_users(loaded_db)
+
+
+@pytest.fixture(scope="module")
+def app(loaded_db: Engine, users: dict[str, str]) -> Flask:
+    return create_app({"TESTING": True, "DATABASE_URL": url_of(loaded_db), "SECRET_KEY": "t"})
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(app: Flask, users: dict[str, str]) -> FlaskClient:
+    """A researcher's client: the overview and its twins hold aggregates only."""
+    client = app.test_client()
+    session_login(client, users["researcher"])
+    return client
 
 
 class TableParser(HTMLParser):
@@ -111,7 +120,8 @@ def html_tables(body: bytes) -> dict[str, list[list[str]]]:
 
 
 def csv_rows(body: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel in Spanish
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 # --- the HTML page -----------------------------------------------------------------------
@@ -250,7 +260,7 @@ def test_csv_twins(client: FlaskClient) -> None:
     response = client.get("/resumen.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert response.data.decode().splitlines()[0] == ",".join(TERRITORY_COLUMNS)
+    assert response.data.decode("utf-8-sig").splitlines()[0] == ",".join(TERRITORY_COLUMNS)
     (row,) = csv_rows(response.data)
     assert {k: row[k] for k in TERRITORY_2016} == {k: str(v) for k, v in TERRITORY_2016.items()}
     assert row["source_file"] == "Cuadrantes_2016_region_shp.zip"
@@ -323,6 +333,7 @@ def test_empty_database() -> None:
 
 def check_empty_page(engine) -> None:
     client = create_app({"TESTING": True, "DATABASE_URL": url_of(engine)}).test_client()
+    session_login(client, make_users(engine)["planner"])
     response = client.get("/")
     assert response.status_code == 200
     body = response.data.decode()
@@ -338,6 +349,7 @@ def check_empty_page(engine) -> None:
 def test_unreachable_database_is_503_at_request_time() -> None:
     app = create_app({"TESTING": True, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nada"})
     client = app.test_client()
+    session_login(client, "1:x")  # loading the session's user needs the database
     response = client.get("/resumen.json")
     assert response.status_code == 503
     assert response.get_json()["error"]["type"] == "DatabaseUnavailableError"
@@ -398,7 +410,8 @@ def test_last_full_year(first: date, last: date, expected: tuple[int, bool]) -> 
 def test_table_forms() -> None:
     table = Table("t", ("a", "b", "c"), [{"a": 1, "b": date(2016, 1, 2), "c": ["x", "y"]},
                                          {"a": None, "b": None, "c": []}])  # fmt: skip
-    assert table.as_csv() == "a,b,c\n1,2016-01-02,x;y\n,,\n"
+    csv_body = exports.export(table.as_frame(), "csv")
+    assert csv_body == "a,b,c\n1,2016-01-02,x;y\n,,\n".encode("utf-8-sig")
     assert json.loads(json.dumps(table.as_json()))["rows"][0] == {
         "a": 1, "b": "2016-01-02", "c": ["x", "y"]}  # fmt: skip
 
@@ -436,6 +449,11 @@ def test_map_draws_every_sector_with_no_internet(live_url: str):
             page = browser.new_page()
             page.route("**/*", local_only)
             page.goto(f"{live_url}/?vintage=2016&year=2015")
+            assert page.url.startswith(f"{live_url}/login")
+            page.fill("#name", "t_researcher")
+            page.fill("#password", TEST_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{live_url}/?vintage=2016&year=2015")
             frame = page.frame_locator("iframe.map")
             sectors = frame.locator("path.leaflet-interactive")
             sectors.first.wait_for(timeout=20_000)
@@ -449,9 +467,10 @@ def test_map_draws_every_sector_with_no_internet(live_url: str):
     assert {url.split("/")[2] for url in refused} <= {"tile.openstreetmap.org"}
 
 
-def test_map_libraries_come_from_a_cdn_where_the_packages_are_missing(loaded_db, tmp_path):
+def test_map_libraries_come_from_a_cdn_where_the_packages_are_missing(loaded_db, users, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": url_of(loaded_db), "JS_DIR": tmp_path})
     client = app.test_client()
+    session_login(client, users["commander"])
     page = client.get("/?vintage=2016&year=2015").get_data(as_text=True)
     assert "cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
     assert "/vendor/leaflet/" not in page

@@ -1,4 +1,4 @@
-"""Responses: each overview table as HTML, JSON or CSV, and errors in the asked-for format."""
+"""Responses: overview tables as HTML or in export formats, errors in the asked-for format."""
 
 from __future__ import annotations
 
@@ -9,14 +9,29 @@ from typing import Any
 from flask import Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from compstat import exports
 from compstat.errors import InvalidQueryError
-from web import assets, mapping
+from web import assets, mapping, security
 from web.handlers.overview import Overview
 from web.i18n import DEFAULT_LANGUAGE, MESSAGES
 from web.tables import Table, jsonable
 from web.templating import t
 
 FORMATS = ("html", "json", "csv")
+#: Export formats each overview table downloads in (``/<table>.<format>``).
+TABLE_FORMATS = ("json", "csv", "xlsx", "parquet", "dta")
+#: Machine-readable ``error.code`` of JSON errors, by HTTP status.
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "unreadable_file",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
 
 
 def requested_format(fmt: str | None = None) -> str:
@@ -33,10 +48,16 @@ def json_response(data: Any, status: int = 200) -> Response:
     return current_app.response_class(body, status=status, mimetype="application/json")
 
 
-def csv_response(table: Table) -> Response:
-    """Return a table as UTF-8 CSV with a header of column keys."""
-    response = current_app.response_class(table.as_csv(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'inline; filename="{table.name}.csv"'
+def export_response(frame: Any, fmt: str, meta: dict[str, Any], *name_parts: object) -> Response:
+    """Return ``frame`` written by the export registry, with a descriptive file name.
+
+    JSON and CSV open in the browser (``inline``); the other formats download.
+    """
+    body = exports.export(frame, fmt, meta)
+    response = current_app.response_class(body, content_type=exports.get(fmt).media_type)
+    disposition = "inline" if fmt in ("json", "csv", "geojson") else "attachment"
+    name = exports.file_name(*name_parts, extension=fmt)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
     return response
 
 
@@ -52,8 +73,8 @@ def _map_html(ov: Overview, urls: dict[str, str]) -> str | None:
         return None
     labels = {"name": t("name"), "code": t("code"), "count": t("count"),
               "caption": t("map_caption", year=ov.year)}  # fmt: skip
-    return mapping.sector_map(ov.shapes, ov.sector_counts(), labels, urls,
-                              current_app.config["MAP_HEIGHT"])  # fmt: skip
+    return security.allow_inline(mapping.sector_map(ov.shapes, ov.sector_counts(), labels, urls,
+                                                    current_app.config["MAP_HEIGHT"]))  # fmt: skip
 
 
 def overview(ov: Overview, fmt: str) -> ResponseReturnValue:
@@ -66,16 +87,22 @@ def overview(ov: Overview, fmt: str) -> ResponseReturnValue:
 
 
 def table(tab: Table, fmt: str) -> ResponseReturnValue:
-    """Return one overview table as JSON or CSV."""
-    return json_response(tab.as_json()) if fmt == "json" else csv_response(tab)
+    """Return one overview table in an export format (:data:`TABLE_FORMATS`)."""
+    meta = {"table": tab.name, **tab.meta}
+    return export_response(
+        tab.as_frame(), fmt, meta, tab.name, tab.meta.get("vintage"), tab.meta.get("year")
+    )
 
 
-def _error_format() -> str:
+def error_format() -> str:
+    """Return the format an error should take: ``json``, ``csv`` (plain text) or ``html``."""
+    if request.path.startswith("/api/"):
+        return "json"
     fmt = (request.view_args or {}).get("fmt") or request.args.get("format")
     if fmt in FORMATS:
         return fmt
     suffix = request.path.rpartition(".")[2]
-    return suffix if suffix in ("json", "csv") else "html"
+    return suffix if suffix in ("json", "csv") else "json" if suffix in TABLE_FORMATS else "html"
 
 
 def error(status: int, kind: str, message: str) -> ResponseReturnValue:
@@ -92,10 +119,11 @@ def error(status: int, kind: str, message: str) -> ResponseReturnValue:
     """
     key = f"error_{status}"
     title = t(key) if key in MESSAGES[DEFAULT_LANGUAGE] else t("error_title")
-    fmt = _error_format()
+    fmt = error_format()
     if fmt == "json":
-        return json_response({"error": {"status": status, "type": kind, "title": title,
-                                         "message": message}}, status)  # fmt: skip
+        code = ERROR_CODES.get(status, "error")
+        return json_response({"error": {"code": code, "message": message, "status": status,
+                                         "type": kind, "title": title}}, status)  # fmt: skip
     if fmt == "csv":
         body = f"error {status}: {title}: {message}\n"
         return current_app.response_class(body, status=status, mimetype="text/plain")

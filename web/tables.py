@@ -1,18 +1,20 @@
-"""A plain table (named columns, rows as dicts) and its JSON and CSV forms."""
+"""A plain table (named columns, rows as dicts), its JSON form and its frame for exports."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
+
+import pandas as pd
+
+from compstat.exports import jsonable
+
+__all__ = ["Table", "jsonable"]
 
 
 @dataclass
 class Table:
-    """One table of a page, shown as HTML and served as JSON and CSV.
+    """One table of a page, shown as HTML and exported through :mod:`compstat.exports`.
 
     Attributes
     ----------
@@ -37,35 +39,7 @@ class Table:
         columns = list(self.columns)
         return jsonable({"table": self.name, **self.meta, "columns": columns, "rows": rows})
 
-    def as_csv(self) -> str:
-        """Return the CSV form: a header of column keys, then one line per row."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.columns)
-        for row in self.rows:
-            writer.writerow([csv_value(row.get(c)) for c in self.columns])
-        return out.getvalue()
-
-
-def jsonable(value: Any) -> Any:
-    """Return ``value`` with dates as ISO 8601 text and decimals as numbers, recursively."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def csv_value(value: Any) -> str | int | float:
-    """Return one CSV cell: empty for ``None``, ISO dates, lists joined by ``;``."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+    def as_frame(self) -> pd.DataFrame:
+        """Return the rows as a frame of Python values (``object`` columns), for exports."""
+        rows = [[r.get(c) for c in self.columns] for r in self.rows]
+        return pd.DataFrame(rows, columns=list(self.columns), dtype=object)

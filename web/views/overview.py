@@ -1,4 +1,4 @@
-"""The overview page (``/``) and its JSON and CSV twins."""
+"""The overview page (``/``), its JSON and CSV twins, and each table in every export format."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
 from web import render
-from web.database import run
+from web.database import run, run_audited
 from web.handlers import overview as handlers
 from web.handlers.overview import OverviewQuery
 
 bp = Blueprint("overview", __name__)
 
 TABLE_NAMES = ", ".join(handlers.TABLES)
+TABLE_FORMATS = ", ".join(render.TABLE_FORMATS)
 
 
 def _query(fmt: str) -> OverviewQuery:
@@ -32,10 +33,16 @@ def summary(fmt: str) -> ResponseReturnValue:
     """Return the overview as HTML, JSON (every table) or CSV (the territory table)."""
     if fmt == "csv":
         return table("territorio", fmt)
+    if fmt == "json":
+        parameters = {"format": fmt, **request.args.to_dict()}
+        return render.overview(
+            run_audited("export", parameters, handlers.overview, _query(fmt)), fmt
+        )
     return render.overview(run(handlers.overview, _query(fmt)), fmt)
 
 
-@bp.get(f"/<any({TABLE_NAMES}):name>.<any(json, csv):fmt>")
+@bp.get(f"/<any({TABLE_NAMES}):name>.<any({TABLE_FORMATS}):fmt>")
 def table(name: str, fmt: str) -> ResponseReturnValue:
-    """Return one overview table as JSON or CSV."""
-    return render.table(run(handlers.table, name, _query(fmt)), fmt)
+    """Return one overview table in an export format (CSV, JSON, XLSX, Parquet, Stata)."""
+    parameters = {"table": name, "format": fmt, **request.args.to_dict()}
+    return render.table(run_audited("export", parameters, handlers.table, name, _query(fmt)), fmt)
