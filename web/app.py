@@ -33,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     flask.Flask
     """
     from web import errors, templating
-    from web.views import overview, vendor
+    from web.views import overview, trends, vendor, weekly
 
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -44,4 +44,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(overview.bp)
     app.register_blueprint(vendor.bp)
+    app.register_blueprint(weekly.bp)
+    app.register_blueprint(trends.bp)
     return app
