@@ -43,11 +43,14 @@ def send(
             copy.write(piece)
 
 
-def copy_out_text(conn: Connection, query: str) -> bytes:
-    """Return the CSV text (with header) that ``COPY (query) TO STDOUT`` produces."""
+def copy_out_text(conn: Connection, query: str, params: Sequence[object] = ()) -> bytes:
+    """Return the CSV text (with header) that ``COPY (query) TO STDOUT`` produces.
+
+    ``query`` may hold ``%s`` placeholders, bound to ``params`` by the driver.
+    """
     statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(sql.SQL(query))
     chunks: list[bytes] = []
-    with driver_connection(conn).cursor() as cur, cur.copy(statement) as copy:
+    with driver_connection(conn).cursor() as cur, cur.copy(statement, params or None) as copy:
         chunks.extend(bytes(block) for block in copy)
     return b"".join(chunks)
 

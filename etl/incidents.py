@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from compstat import bulk, pgcopy
 from compstat.db import transaction
 from compstat.errors import InvalidQueryError
-from etl import placement, runs
+from etl import counts, placement, runs
 from etl.catalog import OffenceCatalog
 from etl.csvstream import Chunk, Reject, StreamState, read_ahead, stream_csv
 from etl.keys import KeyCounts, OccurrenceKeys, first_unseen
@@ -166,9 +166,9 @@ class IncidentLoad:
             placement.queue_assignments(self.queue, batch.ids, placed)
             # counted per slice and sent at once, so the server stores counts while the
             # next slice is parsed; readers sum rows, so a day cut by two slices is fine
-            counter = placement.DailyCounter()
+            counter = counts.DailyCounter()
             counter.add(placed, batch.categories, batch.day)
-            counter.queue(self.queue)
+            counts.queue_counts(self.queue, counter)
         self.unplaced.clear()
 
     def _quarantine(self, rejects: list[Reject]) -> None:
@@ -199,13 +199,11 @@ class IncidentLoad:
         s.notes = list(state.notes)
         if self.unreadable_times:
             s.notes.append(f"{self.unreadable_times} rows had an unreadable time; loaded without")
-        counts = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
+        totals = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
         last_id = self.next_id - 1 if s.loaded else None
-        runs.finish_run(self.conn, self.run_id, counts, s.as_json(), last_id)
-        # fresh statistics for the table every read-side query aggregates; the other two
-        # (a sixth of the FGJ load between them) are left to autovacuum or `ANALYZE`
-        self.conn.execute(text("ANALYZE daily_count"))
+        runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id)
+        counts.merge(self.conn)
         return s
 
 
@@ -275,6 +273,7 @@ def load_incidents(
             return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note])
         source_id, _ = _source_row(conn, source)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
+        counts.open_delta(conn)
         # chunks are read and checked one ahead, in a thread; the first while the load
         # reads the stored keys. The quadrant grids are read and built in another thread
         # while the first slices' incidents are sent.

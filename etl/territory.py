@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from compstat import bulk
 from compstat.db import transaction
 from compstat.errors import InputFileError, InvalidQueryError
-from etl import placement, runs
+from etl import counts, placement, runs
 from geo import territory as geo_territory
 from geo.crosswalk import crosswalk
 
@@ -128,13 +128,15 @@ def place_stored_incidents(conn: Connection, vintage_id: int) -> int:
     mine = (frame["recorded_vintage"] == vintage.name).to_numpy()
     recorded = [c if m and isinstance(c, str) else None
                 for c, m in zip(frame["recorded_quadrant"], mine, strict=True)]  # fmt: skip
-    placed = placement.place([vintage], lon, lat, recorded, vintage.name)
-    counter = placement.DailyCounter()
+    placed = placement.place([vintage], lon, lat, recorded, vintage.name, own=mine)
+    counter = counts.DailyCounter()
     days = frame["occurred_date"].to_numpy().astype("datetime64[D]")
     counter.add(placed, frame["category_id"].to_numpy(np.int16), days)
+    counts.open_delta(conn)
     with bulk.CopyQueue(conn) as queue:
         placement.queue_assignments(queue, frame["id"].to_numpy(np.int64), placed)
-        counter.queue(queue)
+        counts.queue_counts(queue, counter)
+    counts.merge(conn)
     return len(frame)
 
 

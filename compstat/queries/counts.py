@@ -12,7 +12,7 @@ from compstat.errors import InvalidQueryError, NotFoundError
 
 LEVELS = ("quadrant", "sector", "region", "zone", "city")
 PERIODS = ("day", "week", "month", "year")
-BASES = ("recorded", "spatial")
+BASES = ("recorded", "spatial", "source")
 #: Unit id of incidents that fall in no quadrant of the vintage (or have no location).
 OUTSIDE_ID = "FUERA"
 OUTSIDE_NAME = "Fuera de todo cuadrante o sin ubicación"
@@ -44,8 +44,10 @@ class CountsQuery:
     categories : tuple of str
         Canonical category codes to keep; empty keeps all.
     basis : str
-        ``recorded`` (the source's own quadrant where it has one, else spatial) or
-        ``spatial`` (point in polygon only).
+        ``recorded`` (the source's own quadrant where it has one, else spatial),
+        ``spatial`` (point in polygon only) or ``source`` (exactly the quadrant the
+        source recorded, ``FUERA`` where it recorded none; spatial for sources and
+        vintages without recorded quadrants).
     """
 
     vintage: str

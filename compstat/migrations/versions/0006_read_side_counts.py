@@ -1,0 +1,138 @@
+"""The read side's count table: one row per key, indexed, with the source's own basis.
+
+``daily_count`` was an append-only log of per-slice counts with no key and no index:
+every read summed whole-table scans, and the weekly sector table cost about 0.6 s.
+Reads now come first. ``daily_count`` keeps one row per (vintage, day, quadrant,
+category), enforced by a unique key (NULL quadrant = outside every quadrant counts
+as one value), whose B-tree serves date-range scans of a vintage; a second index on
+(vintage, quadrant, day) serves one unit's series. Loads merge their counts into it
+(``etl/counts.py``, the table's one write path).
+
+A third basis, ``n_source``, counts exactly the quadrant the source recorded, in the
+source's own vintage: rows the source left unassigned, or assigned to a code the
+vintage lacks, count outside (``FUERA``) instead of where their point falls. For a
+source without recorded quadrants, or another vintage, it equals the spatial basis.
+The view ``assignment_with_method`` gains the same choice as ``source_quadrant_id``.
+
+The table is rebuilt from ``incident`` and ``assignment`` (the source of truth).
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+VIEW = """
+CREATE OR REPLACE VIEW assignment_with_method AS
+SELECT a.incident_id, a.vintage_id,
+       coalesce(r.id, a.spatial_quadrant_id) AS quadrant_id,
+       a.spatial_quadrant_id,
+       r.id IS NOT NULL AS recorded,
+       CASE WHEN r.id IS NOT NULL THEN 'recorded'
+            WHEN a.spatial_quadrant_id IS NULL THEN 'outside'
+            ELSE 'spatial' END AS method,
+       CASE WHEN v.name = s.recorded_vintage THEN r.id
+            ELSE a.spatial_quadrant_id END AS source_quadrant_id
+FROM assignment a
+JOIN incident i ON i.id = a.incident_id
+JOIN source s ON s.id = i.source_id
+JOIN territory_vintage v ON v.id = a.vintage_id
+LEFT JOIN quadrant r ON r.vintage_id = a.vintage_id AND r.code = i.recorded_quadrant
+                    AND v.name = s.recorded_vintage
+"""
+
+TABLE = """
+CREATE TABLE daily_count_keyed (
+    vintage_id smallint NOT NULL,
+    day date NOT NULL,
+    quadrant_id integer,
+    category_id smallint NOT NULL,
+    n_recorded integer NOT NULL,
+    n_spatial integer NOT NULL,
+    n_source integer NOT NULL,
+    CONSTRAINT daily_count_key UNIQUE NULLS NOT DISTINCT (vintage_id, day, quadrant_id, category_id)
+);
+"""
+
+REBUILD = """
+INSERT INTO daily_count_keyed
+SELECT vintage_id, day, quadrant_id, category_id,
+       sum(recorded)::integer, sum(spatial)::integer, sum(source)::integer
+FROM (
+    SELECT m.vintage_id, i.occurred_date AS day, i.category_id, q.quadrant_id,
+           (q.quadrant_id IS NOT DISTINCT FROM m.quadrant_id)::integer AS recorded,
+           (q.quadrant_id IS NOT DISTINCT FROM m.spatial_quadrant_id)::integer AS spatial,
+           (q.quadrant_id IS NOT DISTINCT FROM m.source_quadrant_id)::integer AS source
+    FROM assignment_with_method m
+    JOIN incident i ON i.id = m.incident_id
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT x AS quadrant_id
+        FROM unnest(ARRAY[m.quadrant_id, m.spatial_quadrant_id, m.source_quadrant_id]) AS x
+    ) q
+) per_basis
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+"""
+
+FINISH = """
+DROP TABLE daily_count;
+ALTER TABLE daily_count_keyed RENAME TO daily_count;
+CREATE INDEX daily_count_unit_day_idx ON daily_count (vintage_id, quadrant_id, day);
+ALTER TABLE daily_count ALTER COLUMN vintage_id SET STATISTICS 10,
+    ALTER COLUMN day SET STATISTICS 10, ALTER COLUMN quadrant_id SET STATISTICS 10,
+    ALTER COLUMN category_id SET STATISTICS 10;
+COMMENT ON TABLE daily_count IS
+    'Incidents per vintage, day, quadrant (NULL = outside every quadrant or no location) and '
+    'category, on three bases: recorded (the source''s quadrant where the vintage has it, '
+    'else spatial), spatial (point in polygon) and source (exactly the source''s own '
+    'quadrant). One row per key; loads merge into it (etl/counts.py).';
+ANALYZE daily_count;
+"""
+
+OLD_VIEW = """
+CREATE VIEW assignment_with_method AS
+SELECT a.incident_id, a.vintage_id,
+       coalesce(r.id, a.spatial_quadrant_id) AS quadrant_id,
+       a.spatial_quadrant_id,
+       r.id IS NOT NULL AS recorded,
+       CASE WHEN r.id IS NOT NULL THEN 'recorded'
+            WHEN a.spatial_quadrant_id IS NULL THEN 'outside'
+            ELSE 'spatial' END AS method
+FROM assignment a
+JOIN incident i ON i.id = a.incident_id
+JOIN source s ON s.id = i.source_id
+JOIN territory_vintage v ON v.id = a.vintage_id
+LEFT JOIN quadrant r ON r.vintage_id = a.vintage_id AND r.code = i.recorded_quadrant
+                    AND v.name = s.recorded_vintage
+"""
+
+
+SCOPE = """
+ALTER TABLE source ADD COLUMN high_impact_only boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN source.high_impact_only IS
+    'The source records high-impact crimes only (the SSP file): totals of other categories '
+    'over its period are incomplete, and the read side says so instead of counting them.';
+UPDATE source SET high_impact_only = true WHERE code = 'ssp';
+"""
+
+
+def upgrade() -> None:
+    op.execute(SCOPE)
+    op.execute(VIEW)
+    op.execute(TABLE)
+    op.execute(REBUILD)
+    op.execute(FINISH)
+
+
+def downgrade() -> None:
+    op.execute("ALTER TABLE source DROP COLUMN high_impact_only")
+    op.execute("ALTER TABLE daily_count DROP CONSTRAINT daily_count_key")
+    op.execute("DROP INDEX daily_count_unit_day_idx")
+    op.execute("ALTER TABLE daily_count DROP COLUMN n_source")
+    op.execute("DROP VIEW assignment_with_method")
+    op.execute(OLD_VIEW)

@@ -1,0 +1,129 @@
+"""The one write path of ``daily_count``: count placed incidents and merge them in.
+
+Every writer (an incident load, a territory load placing stored incidents) counts
+its placed incidents with :class:`DailyCounter`, streams the counts into a
+transaction-local delta table with :func:`queue_counts`, and calls :func:`merge`
+once before it commits. ``daily_count`` keeps one row per (vintage, day, quadrant,
+category) under a unique key, so a day counted by two slices or two loads adds up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import Connection, text
+
+from compstat import bulk, pgcopy
+from geo.assign import OUTSIDE, run_starts
+
+#: Delta columns, in the order :meth:`DailyCounter.fields` encodes them.
+COLUMNS = ["vintage_id", "day", "quadrant_id", "category_id", "n_recorded", "n_spatial", "n_source"]
+BASES = ("n_recorded", "n_spatial", "n_source")
+DELTA = "daily_count_delta"
+
+_CREATE_DELTA = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {DELTA} (
+    vintage_id smallint NOT NULL, day date NOT NULL, quadrant_id integer,
+    category_id smallint NOT NULL, n_recorded integer NOT NULL, n_spatial integer NOT NULL,
+    n_source integer NOT NULL
+) ON COMMIT DROP
+"""
+_MERGE = f"""
+INSERT INTO daily_count AS d ({", ".join(COLUMNS)})
+SELECT vintage_id, day, quadrant_id, category_id,
+       sum(n_recorded), sum(n_spatial), sum(n_source)
+FROM {DELTA}
+GROUP BY vintage_id, day, quadrant_id, category_id
+ORDER BY vintage_id, day, quadrant_id, category_id
+ON CONFLICT ON CONSTRAINT daily_count_key DO UPDATE
+SET n_recorded = d.n_recorded + excluded.n_recorded,
+    n_spatial = d.n_spatial + excluded.n_spatial,
+    n_source = d.n_source + excluded.n_source
+"""
+
+
+class DailyCounter:
+    """Accumulates incidents by vintage, quadrant, category and day, on every basis.
+
+    Each (vintage, quadrant, category, day) is packed into one int64 so counting
+    is a sort, not a group-by: :data:`WIDTHS` bits of each, in that order, with the
+    quadrant stored plus one so that "outside" is 0 and days counted from
+    :data:`EPOCH`. :meth:`add` refuses values that do not fit their bits.
+    """
+
+    WIDTHS = (8, 21, 12, 22)
+    SHIFTS = (55, 34, 22, 0)
+    EPOCH = np.datetime64("1900-01-01", "D")
+
+    def __init__(self) -> None:
+        self.keys: dict[str, list[np.ndarray]] = {basis: [] for basis in BASES}
+
+    def _pack(self, vintage: int, quadrant: np.ndarray, category: np.ndarray, day: np.ndarray):
+        days = (day.astype("datetime64[D]") - self.EPOCH).astype(np.int64)
+        parts = (np.int64(vintage), quadrant.astype(np.int64) + 1, category.astype(np.int64), days)
+        key = np.zeros(len(days), np.int64)
+        for part, shift, width, name in zip(
+            parts, self.SHIFTS, self.WIDTHS, ("vintage", "quadrant", "category", "day"), strict=True
+        ):
+            if np.size(part) and (np.min(part) < 0 or np.max(part) >= 1 << width):
+                raise ValueError(f"{name} id out of the {width}-bit range of a count key")
+            key |= np.left_shift(part, shift)
+        return key
+
+    def add(self, placements: list, category: np.ndarray, day: np.ndarray) -> None:
+        """Count a batch of placed incidents (``etl.placement.Placement`` per vintage)."""
+        for p in placements:
+            for basis, quadrant in zip(BASES, (p.quadrant, p.spatial, p.source), strict=True):
+                self.keys[basis].append(self._pack(p.vintage_id, quadrant, category, day))
+
+    def totals(self) -> dict[str, np.ndarray]:
+        """Return one row per vintage, quadrant, category and day (in that order), every basis.
+
+        The columns are ``v``, ``q`` (:data:`OUTSIDE` for no quadrant), ``c``, ``d``
+        (``datetime64[D]``) and one count per name in :data:`BASES`.
+        """
+        counted = {}
+        for basis, parts in self.keys.items():
+            packed = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            counted[basis] = np.unique(packed, return_counts=True)
+        every = np.sort(np.concatenate([keys for keys, _ in counted.values()]))
+        key = every[run_starts(every)] if len(every) else every
+        out = {basis: _spread(key, keys, n) for basis, (keys, n) in counted.items()}
+        masks = [(1 << width) - 1 for width in self.WIDTHS]
+        v, q, c, d = (np.right_shift(key, s) & m for s, m in zip(self.SHIFTS, masks, strict=True))
+        return {"v": v, "q": q - 1, "c": c, "d": self.EPOCH + d, **out}
+
+    def fields(self) -> list[pgcopy.Field]:
+        """Encode the totals as rows of :data:`COLUMNS`."""
+        t = self.totals()
+        quadrant = t["q"]
+        return [
+            pgcopy.fixed(t["v"], ">i2"),
+            pgcopy.dates(t["d"]),
+            pgcopy.fixed(quadrant, ">i4", quadrant != OUTSIDE),
+            pgcopy.fixed(t["c"], ">i2"),
+            *(pgcopy.fixed(t[basis], ">i4") for basis in BASES),
+        ]
+
+
+def _spread(key: np.ndarray, some: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Return ``counts`` of the sorted keys ``some`` placed at their positions in ``key``."""
+    out = np.zeros(len(key), np.int64)
+    out[np.searchsorted(key, some)] = counts
+    return out
+
+
+def open_delta(conn: Connection) -> None:
+    """Create this transaction's delta table (dropped at commit); call before queueing."""
+    conn.execute(text(_CREATE_DELTA))
+
+
+def queue_counts(queue: bulk.CopyQueue, counter: DailyCounter) -> None:
+    """Queue a counter's totals for the delta table (encoded in the queue's thread)."""
+    queue.submit(DELTA, COLUMNS, counter.fields)
+
+
+def merge(conn: Connection) -> None:
+    """Add the delta table's counts to ``daily_count`` and refresh its statistics."""
+    conn.execute(text(_MERGE))
+    conn.execute(text(f"TRUNCATE {DELTA}"))
+    conn.execute(text("ANALYZE daily_count"))
