@@ -158,6 +158,16 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{window}, {period} ({dates}): la comparación usa otra fuente ({detail}); no es "
             "del todo comparable."
         ),
+        "note_out_of_scope": (
+            "{window}, {period} ({dates}): la fuente de ese periodo solo registra delitos de "
+            "alto impacto; el grupo incluye otros."
+        ),
+        "months_short": "ene,feb,mar,abr,may,jun,jul,ago,sep,oct,nov,dic",
+        "no_units_chosen": "Elija una o más unidades y pulse «Mostrar».",
+        "weekly_range": "Últimas 104 semanas hasta el corte.",
+        "monthly_range": "Todos los meses completos con datos cargados.",
+        "gaps_note": "Los huecos de las líneas son periodos sin datos cargados.",
+        "json_data": "Datos (JSON)",
         "trend": "Tendencia",
         "trend_of": "Tendencia de {unit}",
         "trend_link_title": "Ver la tendencia de {unit}",
@@ -327,6 +337,16 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{window}, {period} ({dates}): the comparison uses another source ({detail}); not "
             "fully comparable."
         ),
+        "note_out_of_scope": (
+            "{window}, {period} ({dates}): that period's source records high-impact crimes "
+            "only; the group includes others."
+        ),
+        "months_short": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
+        "no_units_chosen": "Choose one or more units and press “Show”.",
+        "weekly_range": "The last 104 weeks up to the as-of date.",
+        "monthly_range": "Every complete month with loaded data.",
+        "gaps_note": "Gaps in the lines are periods with no loaded data.",
+        "json_data": "Data (JSON)",
         "trend": "Trend",
         "trend_of": "Trend of {unit}",
         "trend_link_title": "See the trend of {unit}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from compstat.errors import InvalidQueryError, NotFoundError
 from compstat.groups import HIGH_IMPACT, Group, group, groups
 from compstat.queries import territory
+from compstat.queries.trends import TrendQuery, trend
 from compstat.windows import WindowSet, standard_windows
 from web.downloads import records
 from web.handlers.args import (
@@ -33,6 +34,8 @@ PERIODS = ("week", "month")
 OUTSIDE_ID = "FUERA"
 #: At most this many units in one chart (each adds two lines).
 MAX_UNITS = 8
+#: Weeks in a unit page's weekly chart.
+WEEKS_SHOWN = 104
 SERIES_COLUMNS = ("unit_id", "unit_name", "period_start", "period_end", "current", "year_ago")
 
 
@@ -122,15 +125,12 @@ def trend_data(conn: Connection, r: TrendRequest) -> dict[str, Any]:
     InvalidQueryError
         No unit asked for, or a bad parameter.
     """
-    from compstat.queries.trends import TrendQuery, trend
-
     if not r.units:
         raise InvalidQueryError("at least one unit is needed (?unit=...)")
     vintage, _ = resolve_vintage(conn, r.vintage)
     names = unit_names(conn, vintage, r.level, r.units)
     q = TrendQuery(
         vintage=vintage,
-        level=r.level,
         units=r.units,
         group=r.group,
         period=r.period,
@@ -185,6 +185,13 @@ class TrendPage:
     as_of: date | None = None
     windows: dict[str, WindowSet] = field(default_factory=dict)
 
+    @property
+    def weekly_start(self) -> date | None:
+        """First day (a Monday) of the weekly chart: :data:`WEEKS_SHOWN` weeks up to ``as_of``."""
+        if self.as_of is None:
+            return None
+        return self.as_of - timedelta(days=self.as_of.weekday() + 7 * (WEEKS_SHOWN - 1))
+
 
 def unit_page(conn: Connection, r: TrendRequest) -> TrendPage:
     """Return a unit's trend page (exactly one unit).
@@ -215,21 +222,20 @@ def unit_page(conn: Connection, r: TrendRequest) -> TrendPage:
 def explorer_page(conn: Connection, r: TrendRequest) -> TrendPage:
     """Return the explorer: the choosers, and the chosen units' names (charts drawn from JSON).
 
+    Units that are not of the chosen level (left over from a change of level) are dropped.
+
     Raises
     ------
     NotFoundError
-        Unknown vintage or unit.
+        Unknown vintage.
     """
     vintage, names = resolve_vintage(conn, r.vintage)
-    r = replace(r, vintage=vintage)
     units = [
         {"code": u["code"], "name": u["name"]} for u in territory.units(conn, vintage, r.level)
     ]
+    known = {u["code"]: u["name"] for u in units}
+    chosen = tuple(code for code in r.units if code in known)
+    r = replace(r, vintage=vintage, units=chosen)
     return TrendPage(
-        r,
-        names,
-        group(r.group),
-        list(groups().values()),
-        unit_names(conn, vintage, r.level, r.units),
-        units=units,
+        r, names, group(r.group), list(groups().values()), {c: known[c] for c in chosen}, units
     )

@@ -19,7 +19,8 @@ from sqlalchemy import Connection
 
 from compstat.errors import InvalidQueryError
 from compstat.groups import HIGH_IMPACT, Group, group
-from compstat.queries import territory
+from compstat.queries import roster_lookup, territory
+from compstat.queries.accountability import AccountabilityQuery, accountability
 from compstat.windows import WindowSet
 from web.downloads import records
 from web.handlers.args import choice, date_arg, resolve_vintage, text_arg
@@ -174,7 +175,7 @@ class WeeklyPage:
     breadcrumb: list[dict]
     sources: list[dict]
     notes: list[dict]
-    census: str
+    census: str | None
     roster_fictitious: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -237,6 +238,15 @@ def split_by_zone(rows: list[UnitRow], zones: dict[str, tuple[str, str]]) -> lis
     return [sections[code] for code in sorted(sections)]
 
 
+def describe_note(note: dict[str, Any]) -> dict[str, Any]:
+    """Return a coverage note with ``detail``: the sources compared, for a cross-source note."""
+    if note.get("code") != "cross_source":
+        return note
+    now = ", ".join(s.upper() for s in note.get("sources", []))
+    then = ", ".join(s.upper() for s in note.get("compared_with", []))
+    return {**note, "detail": f"{now} vs {then}"}
+
+
 def build_page(
     acc: AccountabilityResult,
     query: WeeklyQuery,
@@ -271,7 +281,7 @@ def build_page(
         totals[0] if totals else None,
         acc.breadcrumb,
         acc.sources,
-        acc.notes,
+        [describe_note(n) for n in acc.notes],
         acc.census,
         acc.roster_fictitious,
         long_rows,
@@ -279,8 +289,6 @@ def build_page(
 
 
 def _accountability(conn: Connection, q: WeeklyQuery) -> AccountabilityResult:
-    from compstat.queries.accountability import AccountabilityQuery, accountability
-
     aq = AccountabilityQuery(
         vintage=q.vintage,
         level=q.level,
@@ -289,7 +297,7 @@ def _accountability(conn: Connection, q: WeeklyQuery) -> AccountabilityResult:
         basis=q.basis,
         parent=q.parent,
     )
-    return accountability(conn, aq)
+    return accountability(conn, aq, roster_lookup.commanders)
 
 
 def zones_of(conn: Connection, q: WeeklyQuery) -> dict[str, tuple[str, str]]:
