@@ -141,9 +141,9 @@ class UnitRow:
 
     @property
     def label(self) -> str:
-        """Return ``code name``, or the code alone when the unit has no other name."""
-        if not self.unit_name or self.unit_name == self.unit_id:
-            return self.unit_id
+        """Return ``code name``; the name alone when it holds the code (``Región P-1``)."""
+        if not self.unit_name or self.unit_name.split()[-1] == self.unit_id:
+            return self.unit_name or self.unit_id
         return f"{self.unit_id} {self.unit_name}"
 
     @property

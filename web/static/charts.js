@@ -65,7 +65,7 @@
           animation: false, responsive: true, maintainAspectRatio: false,
           interaction: { mode: "index", intersect: false },
           scales: { y: { beginAtZero: true, ticks: { precision: 0 } },
-                    x: { ticks: { maxTicksLimit: 12, autoSkip: true, maxRotation: 0 } } },
+                    x: { ticks: { maxTicksLimit: 8, autoSkip: true, autoSkipPadding: 12, maxRotation: 0 } } },
           plugins: { legend: { position: "bottom" } }
         }
       });

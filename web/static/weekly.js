@@ -48,8 +48,9 @@
         th.tabIndex = 0;
         function activate() {
           var column = Number(th.getAttribute("data-col"));
-          // Counts, changes and rates sort largest first on the first click; names A to Z.
-          var firstDescending = column > 1;
+          // Counts, changes and rates sort largest first on the first click; names A to Z,
+          // ranks 1 first (data-first="asc").
+          var firstDescending = column > 1 && th.getAttribute("data-first") !== "asc";
           state.descending = state.column === column ? !state.descending : firstDescending;
           state.column = column;
           tables.forEach(function (t) { sortTable(t, column, state.descending); });
