@@ -7,15 +7,28 @@ import csv
 import io
 import json
 from datetime import date
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from flask import render_template
 from openpyxl import load_workbook
 
+from compstat.groups import HIGH_IMPACT, group
+from compstat.windows import standard_windows
 from web import downloads
+from web.app import create_app
 from web.formatting import date_range, long_date, number, percent, short_date
-from web.handlers.weekly import COLUMNS, UnitRow, describe_note, pivot, split_by_zone
+from web.handlers.weekly import (
+    COLUMNS,
+    UnitRow,
+    WeeklyQuery,
+    build_page,
+    describe_note,
+    pivot,
+    split_by_zone,
+)
 
 
 @pytest.mark.parametrize(
@@ -161,3 +174,68 @@ def test_cross_source_notes_name_the_sources():
     note = {"code": "cross_source", "sources": ["fgj"], "compared_with": ["ssp"]}
     assert describe_note(note)["detail"] == "FGJ vs SSP"
     assert "detail" not in describe_note({"code": "no_data"})
+
+
+def fake_accountability() -> SimpleNamespace:
+    """A test fixture shaped like ``compstat.queries.accountability.Accountability``:
+    two sectors with invented commanders, a flagged change and a cross-source note."""
+    rows = long_rows()
+    rows["commander"] = ["Cmdte. Ficticio Uno"] * 3 + [None] * 3
+    rows.loc[0, ["z", "flag"]] = [3.4, "strong_increase"]
+    rows.loc[5, ["z", "flag"]] = [-2.1, "decrease"]
+    totals = rows.groupby("window", sort=False)[["current"]].sum().reset_index()
+    totals = pd.DataFrame(
+        [
+            {
+                **{c: None for c in COLUMNS},
+                "unit_id": "P-1",
+                "unit_name": "Región P-1",
+                "window": r.window,
+                "current": r.current,
+            }
+            for r in totals.itertuples()
+        ]
+    )
+    note = {
+        "code": "cross_source",
+        "window": "ytd",
+        "period": "year_ago",
+        "sources": ["fgj"],
+        "compared_with": ["ssp"],
+        "start": date(2015, 1, 1),
+        "end": date(2015, 6, 12),
+    }
+    source = {"code": "ssp", "name": "SSP", "first": date(2013, 1, 1), "last": date(2016, 6, 30)}
+    return SimpleNamespace(
+        query=None,
+        windows=standard_windows(date(2016, 6, 12)),
+        rows=rows,
+        totals=totals,
+        breadcrumb=[
+            {"level": "zone", "unit_id": "P", "unit_name": "PONIENTE"},
+            {"level": "region", "unit_id": "P-1", "unit_name": "Región P-1"},
+        ],
+        sources=[source],
+        notes=[note],
+        census="2010",
+        roster_fictitious=True,
+    )
+
+
+def test_weekly_template_marks_flags_fictitious_commanders_and_notes():
+    query = WeeklyQuery(vintage="2016", level="sector", parent="P-1", as_of=date(2016, 6, 12))
+    page = build_page(fake_accountability(), query, ["2016"], {})
+    app = create_app({"TESTING": True})
+    with app.test_request_context("/semanal?parent=P-1"):
+        html = render_template("weekly.html", page=page, lang="es", groups=[group(HIGH_IMPACT)])
+    assert 'Cmdte. Ficticio Uno <span class="fict">(ficticio)</span>' in html
+    assert "Demostración: los nombres de los mandos son ficticios." in html
+    assert html.count("sin mando") == 1
+    assert 'class="num pct flag up strong"' in html and "+56 %&nbsp;▲" in html
+    assert 'class="num pct flag down"' in html
+    assert html.count("&nbsp;▲") + html.count("&nbsp;▼") == 2  # only flagged changes are marked
+    assert "Sectores de Región P-1" in html and "Total de Región P-1" in html
+    assert "Zona PONIENTE" in html
+    assert "la comparación usa otra fuente (FGJ vs SSP)" in html
+    assert "Censo 2010" in html
+    assert "<script>" not in html

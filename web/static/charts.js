@@ -16,7 +16,13 @@
     return months[Number(parts[1]) - 1] + " " + parts[0];
   }
 
+  function loaded(canvas) {
+    var loading = canvas.parentNode.querySelector(".chart-loading");
+    if (loading) loading.parentNode.removeChild(loading);
+  }
+
   function fail(canvas, error) {
+    loaded(canvas);
     var note = document.createElement("p");
     note.className = "chart-note";
     note.textContent = canvas.getAttribute("data-error-text") + " (" + error + ")";
@@ -69,6 +75,7 @@
           plugins: { legend: { position: "bottom" } }
         }
       });
+      loaded(canvas);
       canvas.setAttribute("data-drawn", "yes");
     }).catch(function (error) { fail(canvas, error); });
   }
@@ -117,6 +124,7 @@
 
   function setUpHeat(canvas) {
     fetchJson(canvas.getAttribute("data-timeofday")).then(function (data) {
+      loaded(canvas);
       drawHeat(canvas, data);
       var note = document.getElementById(canvas.getAttribute("data-note"));
       if (note) {

@@ -35,5 +35,4 @@ def series() -> ResponseReturnValue:
 @bp.get("/hora.json")
 def time_of_day() -> ResponseReturnValue:
     """Return one unit's incidents by weekday and hour in a window, and those without time."""
-    request_ = TimeOfDayRequest.from_args(request.args)
-    return pages.data(run(timeofday.time_of_day_data, request_))
+    return pages.data(run(timeofday.time_of_day_data, TimeOfDayRequest.from_args(request.args)))
