@@ -47,6 +47,8 @@ load: install
 	$(BIN)/compstat territory load "$(DATA)/quadrants/hoyodecrimen_2023/cuadrantes_population_2023.gpkg" --vintage 2023
 	$(BIN)/compstat incidents load "$(DATA)/incidents/ssp_2013_2016/crime-lat-long.csv.zip" --source ssp
 	$(BIN)/compstat incidents load "$(DATA)/incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz" --source fgj
+	for v in 2016 2023; do $(BIN)/compstat commanders demo --vintage $$v -o $(VENV)/demo-roster-$$v.csv \
+	  && $(BIN)/compstat commanders load $(VENV)/demo-roster-$$v.csv --fictitious || exit 1; done
 
 demo: load
 	$(BIN)/compstat serve --host $(HOST) --port $(PORT)

@@ -21,8 +21,8 @@ LABELS = {
     "textbook": "textbook (pandas + geopandas)",
 }
 #: Acceptance targets: end-to-end throughput over the floor's and the textbook's; peak RSS.
-TARGET_FLOOR = 1 / 8
-TARGET_TEXTBOOK = 3.0
+TARGET_FLOOR = 1 / 12
+TARGET_TEXTBOOK = 10.0
 TARGET_RSS_MB = 2000.0
 
 DB_PREFIX = "compstat_bench_"

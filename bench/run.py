@@ -101,6 +101,10 @@ def _end_to_end(db_key: str, workdir: Path, tag: str, profile: bool) -> dict:
     )
     daily = common.daily_frame(engine, "daily_count", "n_spatial")
     daily.to_parquet(workdir / f"daily-end_to_end-{tag}.parquet")
+    if tag == "1":
+        from bench import read
+
+        result["read_side"] = read.measure(engine)
     return result
 
 

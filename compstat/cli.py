@@ -17,15 +17,22 @@ from compstat.errors import CompstatError
 
 
 class CompstatGroup(click.Group):
-    """Root group that turns domain errors into one clear line and exit status 1."""
+    """Root group that reports every error as one line on stderr.
+
+    Domain errors exit with status 1, usage errors (an unknown option or a value not
+    allowed) with status 2, as click does, but without the usage text.
+    """
 
     def invoke(self, ctx: click.Context):
-        """Run the command, reporting :class:`CompstatError` without a traceback."""
+        """Run the command, reporting errors without a traceback or usage text."""
         try:
             return super().invoke(ctx)
         except CompstatError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except click.UsageError as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
 
 
 @click.group(cls=CompstatGroup)

@@ -31,3 +31,9 @@ class InputFileError(CompstatError):
     """An input file cannot be read at all (as opposed to rows that get quarantined)."""
 
     http_status = 422
+
+
+class OutputFileError(CompstatError):
+    """An output file cannot be written (missing directory, a directory, no permission)."""
+
+    http_status = 500

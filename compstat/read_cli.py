@@ -18,7 +18,6 @@ import pandas as pd
 from compstat import db
 from compstat.errors import InvalidQueryError
 from compstat.queries import accountability as acc
-from compstat.queries import roster_lookup
 from compstat.queries import trends as trends_query
 
 FORMATS = ("csv", "json", "xlsx")
@@ -69,7 +68,7 @@ def accountability(level, vintage, as_of, groups, parent, basis, fmt, output) ->
     """Print the weekly CompStat table in long form: one row per unit x group x window."""
     query = acc.AccountabilityQuery(vintage, level, _day(as_of), tuple(groups), basis, parent)
     with db.transaction(db.engine()) as conn:
-        result = acc.accountability(conn, query, roster_lookup.commanders)
+        result = acc.accountability(conn, query)
     write_output(frame_bytes(result.rows, fmt), output)
 
 

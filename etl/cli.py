@@ -6,15 +6,17 @@ import io
 import json
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 import pandas as pd
 
 from compstat import db
+from compstat.errors import OutputFileError
 from compstat.queries import counts as counts_query
 from compstat.queries import territory as territory_query
 from etl.incidents import load_incidents
-from etl.reconcile import reconcile
+from etl.reconcile import Reconciliation, reconcile_report
 from etl.territory import load_territory
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -108,18 +110,42 @@ def incidents_load(path: str, source: str, fmt: str) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text")
 def incidents_reconcile(path: str, fmt: str) -> None:
-    """Compare the official SSP monthly spreadsheet at PATH with the loaded SSP points."""
+    """Compare the official SSP monthly spreadsheet at PATH with the loaded SSP points.
+
+    Months the reply covers only in part (it was drawn up before they ended) are flagged
+    ``partial``: their official counts are short by construction.
+    """
     with db.transaction(db.engine()) as conn:
-        by_quadrant, by_year = reconcile(conn, path)
+        report = reconcile_report(conn, path)
+    by_quadrant = report.by_quadrant
     if fmt == "csv":
         click.echo(by_quadrant.to_csv(index=False), nl=False)
     elif fmt == "json":
-        _echo_json({"by_year": by_year.to_dict("records"),
-                    "by_quadrant": by_quadrant.to_dict("records")})  # fmt: skip
+        _echo_json(
+            {
+                "extracted": report.extracted,
+                "partial_months": report.partial_months,
+                "by_year": report.by_year.to_dict("records"),
+                "by_month": report.by_month.to_dict("records"),
+                "by_quadrant": by_quadrant.to_dict("records"),
+            }
+        )
     else:
-        click.echo(by_year.to_string(index=False))
-        off = by_quadrant[by_quadrant["difference"] != 0]
-        click.echo(f"{len(off):,} of {len(by_quadrant):,} quadrant-months differ")
+        _echo_reconciliation(report)
+
+
+def _echo_reconciliation(report: Reconciliation) -> None:
+    click.echo(report.by_year.to_string(index=False))
+    drawn_up = report.extracted or "on a day it does not say"
+    for month in report.partial_months:
+        click.echo(f"{month}: partial, the reply (drawn up {drawn_up}) covers it only in part")
+    by_quadrant = report.by_quadrant
+    off = by_quadrant[by_quadrant["difference"] != 0]
+    in_partial = int(off["partial"].sum())
+    click.echo(
+        f"{len(off):,} of {len(by_quadrant):,} quadrant-months differ "
+        f"({in_partial:,} of them in partial months)"
+    )
 
 
 @click.command("counts")
@@ -128,15 +154,23 @@ def incidents_reconcile(path: str, fmt: str) -> None:
 @click.option("--period", type=click.Choice(counts_query.PERIODS), default="month")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--category", "categories", multiple=True, help="Canonical category code.")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="Category or group code (e.g. alto_impacto); repeatable. Default: every category.",
+)
 @click.option("--assignment", "basis", type=click.Choice(counts_query.BASES), default="recorded")
+@click.option("--zeros", is_flag=True, help="One row per unit x period x category, zeros too.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
-def counts(level, vintage, period, start, end, categories, basis, fmt, output) -> None:
+@click.option("--output", "-o", help="File (default stdout); its directory must exist.")
+def counts(level, vintage, period, start, end, categories, basis, zeros, fmt, output) -> None:
     """Print incident counts rolled up by LEVEL and PERIOD, in long form."""
     query = counts_query.CountsQuery(
-        vintage, level, period, _day(start), _day(end), tuple(categories), basis
+        vintage, level, period, _day(start), _day(end), tuple(categories), basis, zeros=zeros
     )
+    if output:
+        _check_output(output)
     with db.transaction(db.engine()) as conn:
         frame = counts_query.counts(conn, query)
     _write_frame(frame, fmt, output)
@@ -146,16 +180,29 @@ def _day(value) -> date | None:
     return value.date() if value else None
 
 
+def _check_output(output: str) -> None:
+    """Refuse an output path that cannot be written, before any query runs."""
+    path = Path(output)
+    if path.is_dir():
+        raise OutputFileError(f"{output}: is a directory, not a file")
+    if not path.parent.is_dir():
+        raise OutputFileError(f"{output}: directory {str(path.parent)!r} does not exist")
+
+
 def _write_frame(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
     buffer = io.BytesIO()
     if fmt == "csv":
         buffer.write(frame.to_csv(index=False).encode())
     elif fmt == "json":
-        buffer.write(frame.to_json(orient="records", date_format="iso", force_ascii=False).encode())
+        days = {c: frame[c].astype(str) for c in ("period_start", "period_end")}
+        buffer.write(frame.assign(**days).to_json(orient="records", force_ascii=False).encode())
     else:
-        frame.assign(period_start=pd.to_datetime(frame["period_start"])).to_parquet(buffer)
+        dates = {c: pd.to_datetime(frame[c]) for c in ("period_start", "period_end")}
+        frame.assign(**dates).to_parquet(buffer)
     if output:
-        with open(output, "wb") as handle:
-            handle.write(buffer.getvalue())
+        try:
+            Path(output).write_bytes(buffer.getvalue())
+        except OSError as exc:
+            raise OutputFileError(f"{output}: cannot write: {exc.strerror}") from exc
     else:
         sys.stdout.buffer.write(buffer.getvalue())

@@ -25,6 +25,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,11 +133,16 @@ class SpreadsheetCounts:
         The ``Total YYYY`` cells of the sheet's ``Total general`` row.
     grand_total : int
         The sheet's overall total.
+    extracted : date or None
+        The day the workbook was created (its document properties), i.e. when the reply
+        was drawn up: a month ending on or after it is covered only in part. ``None`` when
+        the file does not say.
     """
 
     counts: pd.DataFrame
     yearly_totals: dict[int, int]
     grand_total: int
+    extracted: date | None = None
 
 
 @dataclass(frozen=True)
@@ -211,10 +217,18 @@ def read_ssp_spreadsheet(path: str | Path) -> SpreadsheetCounts:
         rows: NumberedRows = enumerate(sheet.iter_rows(values_only=True), start=1)
         layout = _read_layout(rows, source)
         acc = _read_body(rows, layout, source)
+        extracted = _created_day(workbook)
     finally:
         workbook.close()
     yearly_totals, grand_total = _check_grand_totals(acc, layout, source)
-    return SpreadsheetCounts(_to_frame(acc, layout), yearly_totals, grand_total)
+    return SpreadsheetCounts(_to_frame(acc, layout), yearly_totals, grand_total, extracted)
+
+
+def _created_day(workbook: openpyxl.Workbook) -> date | None:
+    """Return the day the workbook says it was created (else last modified), if any."""
+    properties = workbook.properties
+    stamp = properties.created or properties.modified
+    return stamp.date() if isinstance(stamp, datetime) else None
 
 
 # --------------------------------------------------------------------------- file access
@@ -234,6 +248,8 @@ def _load_xlsx_bytes(path: Path) -> tuple[str, bytes]:
             return f"{path}[{members[0]}]", archive.read(members[0])
     except zipfile.BadZipFile as exc:
         raise SpreadsheetError(str(path), None, "not an .xlsx file or a .zip archive") from exc
+    except OSError as exc:
+        raise SpreadsheetError(str(path), None, f"cannot read: {exc.strerror}") from exc
 
 
 def _is_xlsx_member(name: str) -> bool:

@@ -56,7 +56,8 @@ def test_incidents_load_json_and_counts_csv(run, tmp_path):
                  "--from", "2015-05-01", "--to", "2015-05-31")  # fmt: skip
     frame = pd.read_csv(io.StringIO(result.output))
     assert list(frame.columns) == [
-        "vintage", "level", "unit_id", "unit_name", "period_start", "category", "count",
+        "vintage", "level", "unit_id", "unit_name", "period_start", "period_end", "category",
+        "count", "partial",
     ]  # fmt: skip
     by_unit = frame.groupby("unit_id")["count"].sum().to_dict()
     assert by_unit == {"P-1.4": 2, "FUERA": 1}

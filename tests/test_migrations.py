@@ -1,4 +1,9 @@
-"""Migrations go down and up again, and each revision leaves the indexes it promises."""
+"""Migrations go down and up again, and each revision leaves the indexes it promises.
+
+The read side relies on ``daily_count``'s unique key (date-range scans of a vintage)
+and its (vintage, quadrant, day) index (one unit's series); the load-side fact tables
+``incident`` and ``assignment`` carry none.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ INDEXES = """
     SELECT indexname FROM pg_indexes
     WHERE tablename IN ('incident', 'assignment', 'daily_count') ORDER BY 1
 """
+
+
+READ_SIDE_INDEXES = ["daily_count_key", "daily_count_unit_day_idx"]
 
 
 def indexes(engine) -> list[str]:
@@ -40,8 +48,12 @@ def test_downgrade_and_upgrade_round_trip():
     engine = fresh_engine("compstat_test_migrations")
     try:
         url = engine.url.render_as_string(hide_password=False)
-        assert indexes(engine) == []
+        assert indexes(engine) == READ_SIDE_INDEXES
         assert statistics_targets(engine) == {10}
+        assert "n_source" in columns(engine, "daily_count")
+        command.downgrade(db.alembic_config(url), "0005")
+        assert indexes(engine) == []
+        assert "n_source" not in columns(engine, "daily_count")
         command.downgrade(db.alembic_config(url), "0003")
         assert indexes(engine) == ["incident_id_idx"]
         assert statistics_targets(engine) == {-1}
@@ -59,7 +71,7 @@ def test_downgrade_and_upgrade_round_trip():
         db.upgrade(url)
         assert "method" not in columns(engine, "assignment")
         assert "load_run_id" not in columns(engine, "daily_count")
-        assert indexes(engine) == []
+        assert indexes(engine) == READ_SIDE_INDEXES
         assert "last_incident_id" in columns(engine, "load_run")
     finally:
         drop(engine)
@@ -87,9 +99,33 @@ METHODS = """
 """
 
 
+SOURCE_BASIS = """
+    SELECT q.code FROM assignment_with_method m JOIN incident i ON i.id = m.incident_id
+    LEFT JOIN quadrant q ON q.id = m.source_quadrant_id ORDER BY i.source_key
+"""
+BASIS_TOTALS = """
+    SELECT q.code, sum(n_recorded), sum(n_spatial), sum(n_source) FROM daily_count d
+    LEFT JOIN quadrant q ON q.id = d.quadrant_id GROUP BY q.code ORDER BY q.code
+"""
+# the source basis counts exactly the recorded code: an unknown code (P-9.9.9) and no
+# code at all count outside, whatever the point
+EXPECTED_SOURCE = ["P-1.4.8", "P-1.2.7", None, "P-1.4.6", None]
+EXPECTED_TOTALS = [
+    ("P-1.2.7", 1, 0, 1),
+    ("P-1.4.6", 1, 0, 1),
+    ("P-1.4.8", 2, 3, 1),
+    (None, 1, 2, 2),
+]
+
+
 def methods(engine) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(METHODS))]
+
+
+def rows(engine, query: str) -> list:
+    with engine.connect() as conn:
+        return [r[0] if len(r) == 1 else tuple(r) for r in conn.execute(text(query))]
 
 
 def test_recorded_choice_and_last_ids_survive_down_and_up(paths, tmp_path):
@@ -107,6 +143,8 @@ def test_recorded_choice_and_last_ids_survive_down_and_up(paths, tmp_path):
             ("outside", None, None),
         ]
         assert methods(engine) == expected
+        assert rows(engine, SOURCE_BASIS) == EXPECTED_SOURCE
+        assert rows(engine, BASIS_TOTALS) == EXPECTED_TOTALS
         url = engine.url.render_as_string(hide_password=False)
         command.downgrade(db.alembic_config(url), "0004")
         assert {"quadrant_id", "recorded"} <= set(columns(engine, "assignment"))
@@ -117,6 +155,9 @@ def test_recorded_choice_and_last_ids_survive_down_and_up(paths, tmp_path):
             "incident_id", "spatial_quadrant_id", "vintage_id"
         ]  # fmt: skip
         assert methods(engine) == expected
+        # 0006 rebuilds the counts, on all three bases, from the stored incidents
+        assert rows(engine, SOURCE_BASIS) == EXPECTED_SOURCE
+        assert rows(engine, BASIS_TOTALS) == EXPECTED_TOTALS
         # 0004 fills the column from the stored incidents
         query = "SELECT last_incident_id FROM load_run WHERE kind = 'incidents'"
         with engine.connect() as conn:

@@ -90,6 +90,8 @@ def test_reconcile_matches_2013_to_2015(real_db, paths):
     assert list(years.loc[[2013, 2014, 2015], "difference"]) == [0, 0, 0]
     assert years.loc[2013, "official"] == 43_005
     assert by_quadrant["official"].sum() == 124_666
+    assert years["partial"].to_dict() == {2013: False, 2014: False, 2015: False, 2016: True}
+    assert set(by_quadrant.loc[by_quadrant["partial"], "month"]) == {"2016-06"}
 
 
 def test_fgj_rows_all_accounted_for(real_db):

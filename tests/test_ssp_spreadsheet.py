@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -13,6 +14,7 @@ import pytest
 
 from compstat.config import data_dir_from
 from compstat.errors import InputFileError
+from etl.reconcile import partial_months
 from etl.ssp_spreadsheet import (
     SSP_CATEGORIES,
     SpreadsheetCounts,
@@ -258,3 +260,10 @@ def test_real_categories_are_the_point_file_spellings(real: SpreadsheetCounts) -
     assert set(real.counts["category"]) == SSP_CATEGORIES
     point_crimes = pd.read_csv(data_file(POINT_FILE), usecols=["crime"])["crime"]
     assert set(point_crimes.unique()) == SSP_CATEGORIES
+
+
+@pytest.mark.realdata
+def test_real_reply_covers_june_2016_only_in_part(real: SpreadsheetCounts) -> None:
+    assert real.extracted == date(2016, 6, 21)
+    months = sorted(set(real.counts["month"].dt.strftime("%Y-%m")))
+    assert partial_months(months, real.extracted) == ["2016-06"]

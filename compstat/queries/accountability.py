@@ -24,26 +24,38 @@ from compstat import windows as win
 from compstat.errors import InvalidQueryError, NotFoundError
 from compstat.groups import Group, resolve_groups
 from compstat.queries import cube as cubes
+from compstat.queries import roster
 from compstat.stats.change import change_flag, change_z, flag_labels, pct_change
 
 LEVELS = cubes.LEVELS
 BASES = cubes.BASES
 COLUMNS = [
-    "vintage", "level", "unit_id", "unit_name", "parent_id", "commander", "group", "window",
-    "start", "end", "current", "year_ago", "pct_change", "two_year_ago", "two_year_pct_change",
-    "z", "flag", "rate_per_100k", "rank",
-]  # fmt: skip
+    "vintage",
+    "level",
+    "unit_id",
+    "unit_name",
+    "parent_id",
+    "commander",
+    "group",
+    "window",
+    "start",
+    "end",
+    "current",
+    "year_ago",
+    "pct_change",
+    "two_year_ago",
+    "two_year_pct_change",
+    "z",
+    "flag",
+    "rate_per_100k",
+    "rank",
+]
 PERIODS = ("current", "year_ago", "two_years_ago")
 CENSUS = {"2016": "2010", "2023": "2020"}
 
 #: Returns ``{unit_id: commander text}`` for a vintage, level and day, and whether the
 #: roster is fictitious.
 CommanderLookup = Callable[[Connection, str, str, date], tuple[dict[str, str], bool]]
-
-
-def no_commanders(conn: Connection, vintage: str, level: str, day: date):
-    """Return no commanders (used when no roster lookup is given)."""
-    return {}, False
 
 
 @dataclass(frozen=True)
@@ -187,40 +199,44 @@ def default_as_of(c: cubes.Cube) -> date:
     return win.last_complete_sunday(c.last_day)
 
 
-def _nullable(values: np.ndarray, missing: list[str | None]) -> list:
-    return [None if m else int(v) for v, m in zip(values, missing, strict=True)]
+def _masked(counts: np.ndarray, missing: list[str | None]) -> np.ndarray:
+    """Return ``counts`` (units x groups) with NaN in the groups whose period has no data."""
+    return np.where(np.array([m is not None for m in missing])[None, :], np.nan, counts)
 
 
-def _pct(current: list, base: list) -> list:
-    out = []
-    for cur, old in zip(current, base, strict=True):
-        value = None if cur is None or old is None else pct_change(cur, old).item()
-        out.append(None if value is None or np.isnan(value) else round(value, 1))
-    return out
+def _pct(current: np.ndarray, base: np.ndarray) -> np.ndarray:
+    return np.round(pct_change(current, base), 1)
 
 
-def _rank(values: list, ranked: np.ndarray) -> list:
-    """Return 1 for the most crime among ranked rows (ties share the best rank)."""
-    series = pd.Series([v if r else None for v, r in zip(values, ranked, strict=True)], dtype=float)
-    ranks = series.rank(method="min", ascending=False)
-    return [None if np.isnan(r) else int(r) for r in ranks]
+def _rank(current: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """Return 1 for the most crime among ranked rows in each column (ties share the best)."""
+    values = pd.DataFrame(np.where(ranked[:, None], current, np.nan))
+    return values.rank(method="min", ascending=False).to_numpy()
 
 
-def _rows_for(
-    unit_frame: pd.DataFrame, counted: dict, missing: dict, g: int, ranked: np.ndarray
-) -> dict[str, list]:
-    """Return the columns of one group and window for every row of ``unit_frame``."""
-    cur, old, older = (_nullable(counted[p][:, g], [missing[p][g]] * len(unit_frame))
-                       for p in PERIODS)  # fmt: skip
-    z = [None if a is None or b is None else round(float(change_z(a, b)), 3)
-         for a, b in zip(cur, old, strict=True)]  # fmt: skip
-    flags = flag_labels(change_flag([np.nan if v is None else v for v in z]))
-    population = unit_frame["population"].to_numpy(float)
-    rates = [None if v is None or not p or np.isnan(p) else round(v / p * 100_000, 2)
-             for v, p in zip(cur, population, strict=True)]  # fmt: skip
-    return {"current": cur, "year_ago": old, "pct_change": _pct(cur, old),
-            "two_year_ago": older, "two_year_pct_change": _pct(cur, older), "z": z,
-            "flag": flags, "rate_per_100k": rates, "rank": _rank(cur, ranked)}  # fmt: skip
+def _window_columns(
+    frame: pd.DataFrame, counts: dict, missing: dict, ranked: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Return every computed column of one window as units x groups arrays."""
+    cur, old, older = (_masked(counts[p], missing[p]) for p in PERIODS)
+    z = np.round(change_z(cur, old), 3)
+    population = frame["population"].to_numpy(float)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(population > 0, np.round(cur / population * 100_000, 2), np.nan)
+    return {
+        "current": cur,
+        "year_ago": old,
+        "pct_change": _pct(cur, old),
+        "two_year_ago": older,
+        "two_year_pct_change": _pct(cur, older),
+        "z": z,
+        "flag": change_flag(z),
+        "rate_per_100k": rate,
+        "rank": _rank(cur, ranked),
+    }
+
+
+INTEGER_COLUMNS = ("current", "year_ago", "two_year_ago", "rank")
 
 
 def _table(
@@ -231,30 +247,43 @@ def _table(
     commanders: dict[str, str],
     ranked: np.ndarray,
 ) -> pd.DataFrame:
-    """Return the long-form rows of ``frame``'s units from the counts of every window."""
+    """Return the long-form rows of ``frame``'s units (group, window, unit order)."""
+    n_units, n_groups = len(frame), len(groups)
     parts = []
-    for kind, (counts_by_period, missing_by_period) in counted.items():
-        window = missing_by_period["window"]
-        for g, grp in enumerate(groups):
-            columns = _rows_for(frame, counts_by_period, missing_by_period, g, ranked)
-            columns = {k: pd.Series(v, dtype=object) for k, v in columns.items()}
-            parts.append(pd.DataFrame({
-                "vintage": q.vintage, "level": q.level, "unit_id": frame["unit_id"].to_numpy(),
-                "unit_name": frame["unit_name"].to_numpy(),
-                "parent_id": frame["parent_id"].to_numpy(),
-                "commander": [commanders.get(u) for u in frame["unit_id"]],
-                "group": grp.code, "window": kind, "start": window.start, "end": window.end,
-                **columns,
-            }))  # fmt: skip
-    if not parts:
-        return pd.DataFrame(columns=COLUMNS)
-    table = pd.concat(parts, ignore_index=True)[COLUMNS].astype(object)
-    order = {g.code: i for i, g in enumerate(groups)}
-    kinds = {k: i for i, k in enumerate(win.STANDARD)}
-    return table.sort_values(
-        ["group", "window"], key=lambda s: s.map(order if s.name == "group" else kinds),
-        kind="stable",
-    ).reset_index(drop=True)  # fmt: skip
+    for kind, (counts, missing) in counted.items():
+        window = missing["window"]
+        columns = _window_columns(frame, counts, missing, ranked)
+        flat = {name: values.T.ravel() for name, values in columns.items()}
+        flat["flag"] = np.array(flag_labels(flat["flag"]), dtype=object)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "group": np.repeat([g.code for g in groups], n_units),
+                    "window": kind,
+                    "start": window.start,
+                    "end": window.end,
+                    "order": np.repeat(np.arange(n_groups), n_units),
+                    "unit": np.tile(np.arange(n_units), n_groups),
+                    **flat,
+                }
+            )
+        )
+    table = pd.concat(parts, ignore_index=True)
+    table["kind"] = table["window"].map({k: i for i, k in enumerate(win.STANDARD)})
+    table = table.sort_values(["order", "kind", "unit"], kind="stable")
+    units = frame.iloc[table["unit"].to_numpy()]
+    table = table.assign(
+        vintage=q.vintage,
+        level=q.level,
+        unit_id=units["unit_id"].to_numpy(),
+        unit_name=units["unit_name"].to_numpy(),
+        parent_id=units["parent_id"].to_numpy(),
+        commander=units["unit_id"].map(commanders).to_numpy(),
+    )
+    for name in INTEGER_COLUMNS:
+        table[name] = pd.array(table[name].round(), dtype="Int64")
+    table = table[COLUMNS].astype(object)
+    return table.where(table.notna(), None).reset_index(drop=True)
 
 
 def _notes(c: cubes.Cube, windows: dict[str, win.WindowSet], groups: list[Group]) -> list[dict]:
@@ -263,24 +292,55 @@ def _notes(c: cubes.Cube, windows: dict[str, win.WindowSet], groups: list[Group]
         for period, window in ws.periods().items():
             for g, reason in zip(groups, coverage(c, window, groups), strict=True):
                 if reason:
-                    notes.append({"code": reason, "window": kind, "period": period,
-                                  "group": g.code, "start": window.start,
-                                  "end": window.end})  # fmt: skip
+                    notes.append(
+                        {
+                            "code": reason,
+                            "window": kind,
+                            "period": period,
+                            "group": g.code,
+                            "start": window.start,
+                            "end": window.end,
+                        }
+                    )
         current = {s.code for s in c.sources_in(ws.current.start, ws.current.end)}
         for period in ("year_ago", "two_years_ago"):
             window = ws.periods()[period]
             other = {s.code for s in c.sources_in(window.start, window.end)}
             if current and other and current != other:
-                notes.append({"code": "cross_source", "window": kind, "period": period,
-                              "sources": sorted(current), "compared_with": sorted(other),
-                              "start": window.start, "end": window.end})  # fmt: skip
+                notes.append(
+                    {
+                        "code": "cross_source",
+                        "window": kind,
+                        "period": period,
+                        "sources": sorted(current),
+                        "compared_with": sorted(other),
+                        "start": window.start,
+                        "end": window.end,
+                    }
+                )
     return notes
 
 
 def accountability(
-    conn: Connection, q: AccountabilityQuery, commanders: CommanderLookup = no_commanders
+    conn: Connection, q: AccountabilityQuery, commanders: CommanderLookup = roster.commander_labels
 ) -> Accountability:
-    """Return the weekly table for ``q`` (see :class:`Accountability`).
+    """Return the weekly table for ``q``, computed once per data version (read-only).
+
+    Raises
+    ------
+    NotFoundError
+        The vintage or parent unit is not loaded.
+    InvalidQueryError
+        Unknown group, level or basis, or a parent that is not above the level.
+    """
+    key = ("accountability", q, commanders)
+    return cubes.cached_table(conn, key, lambda: compute_accountability(conn, q, commanders))
+
+
+def compute_accountability(
+    conn: Connection, q: AccountabilityQuery, commanders: CommanderLookup = roster.commander_labels
+) -> Accountability:
+    """Compute the weekly table for ``q`` (see :class:`Accountability`), uncached.
 
     Raises
     ------
@@ -299,23 +359,38 @@ def accountability(
     slots = len(frame) + 1
     counted = {}
     for kind, ws in windows.items():
-        counts = {p: window_counts(c, q.basis, w, lookup, slots, matrix)
-                  for p, w in ws.periods().items()}  # fmt: skip
+        counts = {
+            p: window_counts(c, q.basis, w, lookup, slots, matrix) for p, w in ws.periods().items()
+        }
         missing = {p: coverage(c, w, groups) for p, w in ws.periods().items()}
         counted[kind] = (counts, {**missing, "window": ws.current})
     names, fictitious = commanders(conn, q.vintage, q.level, q.as_of)
-    outside = pd.DataFrame([{"unit_id": cubes.OUTSIDE_ID, "unit_name": cubes.OUTSIDE_NAME,
-                             "parent_id": None, "population": np.nan}])  # fmt: skip
+    outside = pd.DataFrame(
+        [
+            {
+                "unit_id": cubes.OUTSIDE_ID,
+                "unit_name": cubes.OUTSIDE_NAME,
+                "parent_id": None,
+                "population": np.nan,
+            }
+        ]
+    )
     with_outside = pd.concat([frame, outside], ignore_index=True)
     ranked = np.r_[np.ones(len(frame), bool), False]
     table = _table(q, with_outside, counted, groups, names, ranked)
     table = _drop_empty_outside(table)
     totals = _totals(q, c, counted, groups)
     return Accountability(
-        query=q, windows=windows, rows=table, totals=totals, breadcrumb=breadcrumb(c, q.parent),
-        sources=_sources(c, windows), notes=_notes(c, windows, groups),
-        census=CENSUS.get(q.vintage), roster_fictitious=fictitious,
-    )  # fmt: skip
+        query=q,
+        windows=windows,
+        rows=table,
+        totals=totals,
+        breadcrumb=breadcrumb(c, q.parent),
+        sources=_sources(c, windows),
+        notes=_notes(c, windows, groups),
+        census=CENSUS.get(q.vintage),
+        roster_fictitious=fictitious,
+    )
 
 
 def _drop_empty_outside(table: pd.DataFrame) -> pd.DataFrame:
@@ -334,10 +409,13 @@ def _totals(q, c: cubes.Cube, counted: dict, groups: list[Group]) -> pd.DataFram
         level, name = cubes.find_unit(c, q.parent)
         unit_id = q.parent
         population = float(cubes.units(c, level).set_index("unit_id").at[q.parent, "population"])
-    summed = {kind: ({p: v.sum(axis=0, keepdims=True) for p, v in counts.items()}, missing)
-              for kind, (counts, missing) in counted.items()}  # fmt: skip
-    frame = pd.DataFrame([{"unit_id": unit_id, "unit_name": name, "parent_id": None,
-                           "population": population}])  # fmt: skip
+    summed = {
+        kind: ({p: v.sum(axis=0, keepdims=True) for p, v in counts.items()}, missing)
+        for kind, (counts, missing) in counted.items()
+    }
+    frame = pd.DataFrame(
+        [{"unit_id": unit_id, "unit_name": name, "parent_id": None, "population": population}]
+    )
     return _table(q, frame, summed, groups, {}, np.zeros(1, bool))
 
 
@@ -350,6 +428,10 @@ def _sources(c: cubes.Cube, windows: dict[str, win.WindowSet]) -> list[dict]:
     for ws in windows.values():
         for w in ws.periods().values():
             for span in c.sources_in(w.start, w.end):
-                used[span.code] = {"code": span.code, "name": span.name, "first": span.first,
-                                   "last": span.last}  # fmt: skip
+                used[span.code] = {
+                    "code": span.code,
+                    "name": span.name,
+                    "first": span.first,
+                    "last": span.last,
+                }
     return list(used.values())

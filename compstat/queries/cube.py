@@ -12,8 +12,11 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,23 +34,27 @@ OUTSIDE_NAME = "Sin cuadrante / fuera"
 CITY_ID = "CDMX"
 CITY_NAME = "Ciudad de México"
 EPOCH = np.datetime64("1970-01-01", "D")
+T = TypeVar("T")
 
 _VERSION = """
 SELECT (SELECT coalesce(max(id), 0) FROM load_run),
        (SELECT count(*) FROM load_run),
-       (SELECT coalesce(max(loaded_at)::text, '') FROM commander)
+       (SELECT coalesce(max(loaded_at)::text, '') || count(*) FROM commander)
 """
-_VERSION_NO_ROSTER = (
-    "SELECT (SELECT coalesce(max(id), 0) FROM load_run), (SELECT count(*) FROM load_run)"
-)
 
 _COUNTS = (
     "SELECT (day - DATE '1970-01-01') AS day, coalesce(quadrant_id, -1) AS quadrant, "
     "category_id AS category, n_recorded AS recorded, n_spatial AS spatial, n_source AS source "
     "FROM daily_count WHERE vintage_id = %s ORDER BY day"
 )
-_COUNT_TYPES = {"day": pa.int32(), "quadrant": pa.int32(), "category": pa.int16(),
-                "recorded": pa.int32(), "spatial": pa.int32(), "source": pa.int32()}  # fmt: skip
+_COUNT_TYPES = {
+    "day": pa.int32(),
+    "quadrant": pa.int32(),
+    "category": pa.int16(),
+    "recorded": pa.int32(),
+    "spatial": pa.int32(),
+    "source": pa.int32(),
+}
 
 _UNITS = """
 SELECT q.id AS quadrant_id, q.code AS quadrant, q.code AS quadrant_name,
@@ -74,8 +81,7 @@ GROUP BY s.id ORDER BY min(i.occurred_date)
 
 def data_version(conn: Connection) -> tuple:
     """Return a value that changes whenever a load or a roster changes what reads return."""
-    has_roster = conn.execute(text("SELECT to_regclass('commander') IS NOT NULL")).scalar_one()
-    return tuple(conn.execute(text(_VERSION if has_roster else _VERSION_NO_ROSTER)).one())
+    return tuple(conn.execute(text(_VERSION)).one())
 
 
 def natural_key(code: str) -> tuple:
@@ -199,9 +205,33 @@ def cube(conn: Connection, vintage: str) -> Cube:
 
 
 def clear_cache() -> None:
-    """Forget every cached cube (benchmarks measure cold reads with it)."""
+    """Forget every cached cube and table (benchmarks measure cold reads with it)."""
     with _lock:
         _cache.clear()
+        _tables.clear()
+
+
+#: Computed tables kept per data version, newest last (least recently used first out).
+TABLE_CACHE_SIZE = 128
+_tables: OrderedDict[tuple, object] = OrderedDict()
+
+
+def cached_table(conn: Connection, key: tuple, compute: Callable[[], T]) -> T:
+    """Return ``compute()``, reused for the same ``key`` while the data version holds.
+
+    Callers must treat the returned value as read-only: later requests share it.
+    """
+    full_key = (conn.engine.url.render_as_string(hide_password=True), data_version(conn), key)
+    with _lock:
+        if full_key in _tables:
+            _tables.move_to_end(full_key)
+            return _tables[full_key]  # type: ignore[return-value]
+    value = compute()
+    with _lock:
+        _tables[full_key] = value
+        while len(_tables) > TABLE_CACHE_SIZE:
+            _tables.popitem(last=False)
+    return value
 
 
 def build_cube(conn: Connection, vintage: str) -> Cube:
@@ -241,14 +271,16 @@ def units(c: Cube, level: str) -> pd.DataFrame:
     above = LEVELS[: LEVELS.index(level)]
     parent = above[-1] if above else None
     t = c.territory
-    frame = pd.DataFrame({
-        "unit_id": t[level],
-        "unit_name": t[f"{level}_name"],
-        "parent_id": t[parent] if parent else CITY_ID,
-        "population": t[f"{level}_population"],
-        "area_km2": t[f"{level}_area"],
-        **{name: t[name] for name in above},
-    }).drop_duplicates("unit_id")  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "unit_id": t[level],
+            "unit_name": t[f"{level}_name"],
+            "parent_id": t[parent] if parent else CITY_ID,
+            "population": t[f"{level}_population"],
+            "area_km2": t[f"{level}_area"],
+            **{name: t[name] for name in above},
+        }
+    ).drop_duplicates("unit_id")
     order = sorted(range(len(frame)), key=lambda i: natural_key(frame["unit_id"].iloc[i]))
     return frame.iloc[order].reset_index(drop=True)
 

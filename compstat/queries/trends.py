@@ -93,7 +93,12 @@ def last_complete_period(last: date, period: str) -> date:
 
 
 def trend(conn: Connection, q: TrendQuery) -> pd.DataFrame:
-    """Return one row per unit and period with columns :data:`COLUMNS`."""
+    """Return one row per unit and period with columns :data:`COLUMNS` (read-only, cached)."""
+    return cubes.cached_table(conn, ("trend", q), lambda: compute_trend(conn, q))
+
+
+def compute_trend(conn: Connection, q: TrendQuery) -> pd.DataFrame:
+    """Compute :func:`trend`, uncached."""
     grp = group(q.group)
     c = cubes.cube(conn, q.vintage)
     if c.last_day is None:
@@ -106,14 +111,19 @@ def trend(conn: Connection, q: TrendQuery) -> pd.DataFrame:
     span = np.arange(first - YEAR_BACK[q.period], last + 1)
     starts, ends = period_bounds(span, q.period)
     in_span = in_group & (index >= span[0]) & (index <= span[-1])
-    missing = np.array([coverage(c, win.custom(s, e), [grp])[0] is not None
-                        for s, e in zip(starts, ends, strict=True)])  # fmt: skip
+    missing = np.array(
+        [
+            coverage(c, win.custom(s, e), [grp])[0] is not None
+            for s, e in zip(starts, ends, strict=True)
+        ]
+    )
     frames = []
     for unit in q.units:
         _, name = cubes.find_unit(c, unit)
         mine = in_span & np.isin(c.quadrant, cubes.quadrants_of(c, unit))
-        counts = np.bincount(index[mine] - span[0], weights=c.counts[q.basis][mine],
-                             minlength=len(span))[: len(span)]  # fmt: skip
+        counts = np.bincount(
+            index[mine] - span[0], weights=c.counts[q.basis][mine], minlength=len(span)
+        )[: len(span)]
         frames.append(_unit_frame(unit, name, counts, missing, starts, ends, q.period))
     return pd.concat(frames, ignore_index=True)[COLUMNS]
 
@@ -121,8 +131,13 @@ def trend(conn: Connection, q: TrendQuery) -> pd.DataFrame:
 def _unit_frame(unit, name, counts, missing, starts, ends, period) -> pd.DataFrame:
     back = YEAR_BACK[period]
     values = [None if m else int(v) for v, m in zip(counts, missing, strict=True)]
-    return pd.DataFrame({
-        "unit_id": unit, "unit_name": name, "period_start": starts[back:],
-        "period_end": ends[back:], "current": pd.Series(values[back:], dtype=object),
-        "year_ago": pd.Series(values[:-back], dtype=object),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "unit_id": unit,
+            "unit_name": name,
+            "period_start": starts[back:],
+            "period_end": ends[back:],
+            "current": pd.Series(values[back:], dtype=object),
+            "year_ago": pd.Series(values[:-back], dtype=object),
+        }
+    )

@@ -85,7 +85,8 @@ ALTER TABLE daily_count_keyed RENAME TO daily_count;
 CREATE INDEX daily_count_unit_day_idx ON daily_count (vintage_id, quadrant_id, day);
 ALTER TABLE daily_count ALTER COLUMN vintage_id SET STATISTICS 10,
     ALTER COLUMN day SET STATISTICS 10, ALTER COLUMN quadrant_id SET STATISTICS 10,
-    ALTER COLUMN category_id SET STATISTICS 10;
+    ALTER COLUMN category_id SET STATISTICS 10, ALTER COLUMN n_recorded SET STATISTICS 10,
+    ALTER COLUMN n_spatial SET STATISTICS 10, ALTER COLUMN n_source SET STATISTICS 10;
 COMMENT ON TABLE daily_count IS
     'Incidents per vintage, day, quadrant (NULL = outside every quadrant or no location) and '
     'category, on three bases: recorded (the source''s quadrant where the vintage has it, '
