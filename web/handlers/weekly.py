@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from compstat.errors import InvalidQueryError
 from compstat.groups import HIGH_IMPACT, Group, group
-from compstat.queries import roster_lookup, territory
+from compstat.queries import territory
 from compstat.queries.accountability import AccountabilityQuery, accountability
 from compstat.windows import WindowSet
 from web.downloads import records
@@ -297,7 +297,7 @@ def _accountability(conn: Connection, q: WeeklyQuery) -> AccountabilityResult:
         basis=q.basis,
         parent=q.parent,
     )
-    return accountability(conn, aq, roster_lookup.commanders)
+    return accountability(conn, aq)
 
 
 def zones_of(conn: Connection, q: WeeklyQuery) -> dict[str, tuple[str, str]]:
