@@ -8,10 +8,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export COMPSTAT_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 DATA := $(COMPSTAT_DATA_DIR)/cdmx
-# Debian packages: the map's Leaflet and d3 (served by the app, so the map draws offline)
-# and the Chromium the browser tests drive. Installed when missing, as root, with apt.
+# Debian packages: the map's Leaflet and d3 and the trend charts' Chart.js (served by the
+# app, so maps and charts draw offline) and the Chromium the browser tests drive.
+# Installed when missing, as root, with apt.
 JS_DIR := /usr/share/javascript
-MAP_LIBS := $(JS_DIR)/leaflet/leaflet.min.js $(JS_DIR)/d3/d3.min.js
+MAP_LIBS := $(JS_DIR)/leaflet/leaflet.min.js $(JS_DIR)/d3/d3.min.js $(JS_DIR)/chart.js/chart.min.js
 CHROMIUM := /usr/bin/chromium
 APT := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 
@@ -23,12 +24,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Without root or apt the map falls back to the CDNs (and needs internet).
+# Without root or apt the map falls back to the CDNs (and needs internet); the trend
+# charts need libjs-chart.js (never a CDN).
 map-libs:
-	@if [ ! -f $(word 1,$(MAP_LIBS)) ] || [ ! -f $(word 2,$(MAP_LIBS)) ]; then \
+	@if ! ls $(MAP_LIBS) >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    $(APT) update && $(APT) install libjs-leaflet libjs-d3; \
-	  else echo "note: libjs-leaflet and libjs-d3 are missing; the map will load them from a CDN"; fi; \
+	    $(APT) update && $(APT) install libjs-leaflet libjs-d3 libjs-chart.js; \
+	  else echo "note: libjs-leaflet, libjs-d3 or libjs-chart.js is missing: the map will load" \
+	    "them from a CDN and the trend charts will not draw"; fi; \
 	fi
 
 $(CHROMIUM):

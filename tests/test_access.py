@@ -41,6 +41,12 @@ EXAMPLES = {
     "api.unit": ("GET", "/api/v1/units/P-1.4.8?vintage=2016"),
     "api.counts": ("GET", "/api/v1/counts?vintage=2016&level=quadrant&period=day"),
     "api.incidents": ("GET", "/api/v1/incidents?vintage=2016&unit=P-1.4"),
+    "weekly.page": ("GET", "/semanal?vintage=2016&level=sector&as_of=2015-03-15"),
+    "weekly.download": ("GET", "/semanal.csv?vintage=2016&level=sector&as_of=2015-03-15"),
+    "trends.unit": ("GET", "/tendencia?vintage=2016&unit=P-1.4"),
+    "trends.explorer": ("GET", "/tendencias?vintage=2016&unit=P-1.4"),
+    "trends.series": ("GET", "/tendencias.json?vintage=2016&unit=P-1.4"),
+    "trends.time_of_day": ("GET", "/hora.json?vintage=2016&unit=P-1.4&as_of=2015-03-15"),
 }
 
 

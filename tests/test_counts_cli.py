@@ -207,7 +207,7 @@ def test_json_carries_the_new_columns(run):
         "json",
     )
     assert result.exit_code == 0
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["rows"]
     assert [(r["unit_id"], r["count"], r["partial"]) for r in rows] == [
         ("FUERA", 1, True),
         ("P", 1, True),

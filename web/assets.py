@@ -1,9 +1,10 @@
-"""The map's scripts and styles: the machine's Debian packages when installed, else a CDN.
+"""The pages' scripts and styles from the machine's Debian packages (the map's: else a CDN).
 
 ``make install`` installs ``libjs-leaflet`` and ``libjs-d3`` (as root, where apt
 exists) into ``/usr/share/javascript``; the app serves them under ``/vendor/``, so
 the sector map draws without internet (only the base tiles need it). Elsewhere
-the map loads the same libraries from the CDNs folium and branca name.
+the map loads the same libraries from the CDNs folium and branca name. The trend
+charts' Chart.js (``libjs-chart.js``) is only ever served by the app.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ ASSETS = {
     ),
     "d3": Asset("d3/d3.min.js", "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"),
 }
+#: Files served only from the machine's packages, never a CDN: the trend charts'
+#: Chart.js (Debian's ``libjs-chart.js``).
+LOCAL_ONLY = {"chart": "chart.js/chart.min.js"}
 #: Library directories served under ``/vendor/`` (Leaflet's CSS loads its images from there).
-SERVED = frozenset(asset.path.split("/")[0] for asset in ASSETS.values())
+SERVED = frozenset(
+    path.split("/")[0] for path in [*(a.path for a in ASSETS.values()), *LOCAL_ONLY.values()]
+)
 
 
 def asset_urls(js_dir: Path, local_url: Callable[[str], str]) -> dict[str, str]:

@@ -105,6 +105,123 @@ MESSAGES: dict[str, dict[str, str]] = {
         "api_parameters": "Parámetros",
         "api_roles": "Roles",
         "required": "obligatorio",
+        "nav_overview": "Resumen",
+        "nav_weekly": "CompStat semanal",
+        "nav_trends": "Tendencias",
+        "weekly_title": "CompStat semanal",
+        "weekly_of": "{levels} de {parent}",
+        "weekly_intro": (
+            "Tabla de rendición de cuentas de la reunión semanal: semana, últimos 28 días y "
+            "año a la fecha, cada uno contra el mismo periodo del año anterior."
+        ),
+        "level": "Nivel",
+        "level_zone": "Zona",
+        "level_region": "Región",
+        "level_sector": "Sector",
+        "level_quadrant": "Cuadrante",
+        "group": "Grupo",
+        "basis": "Base",
+        "basis_recorded": "registrada",
+        "basis_spatial": "espacial",
+        "basis_source": "oficial de la fuente",
+        "as_of": "Corte",
+        "as_of_hint": "último día de los periodos (domingo)",
+        "territory_vintage": "Territorio {vintage}",
+        "city": "Ciudad de México",
+        "window_week": "Semana (lunes a domingo)",
+        "window_28d": "Últimos 28 días",
+        "window_ytd": "Año a la fecha",
+        "window_week_short": "Semana",
+        "window_28d_short": "28 días",
+        "window_ytd_short": "Año a la fecha",
+        "same_period_last_year": "Mismo periodo del año anterior",
+        "pct_change": "Cambio %",
+        "vs_year": "vs {year}",
+        "rate": "Tasa 100 mil",
+        "rate_note": (
+            "Tasa: incidentes del año a la fecha por 100 mil habitantes (población del Censo "
+            "{census})."
+        ),
+        "rank": "Lugar",
+        "rank_note": (
+            "Lugar: posición entre {n} unidades en el año a la fecha (1 = más incidentes)."
+        ),
+        "unit": "Unidad",
+        "commander": "Mando",
+        "no_commander": "sin mando",
+        "fictitious": "(ficticio)",
+        "roster_fictitious_note": "Demostración: los nombres de los mandos son ficticios.",
+        "no_data": "sin datos",
+        "undefined_note": (
+            "n/d: cambio no definido porque el periodo de comparación no tuvo incidentes."
+        ),
+        "no_data_note": (
+            "sin datos: no hay datos cargados para ese periodo; no se muestra una caída falsa."
+        ),
+        "flag_legend": (
+            "▲ aumento y ▼ disminución mayores que el azar (prueba de Poisson, |z| ≥ 2); en "
+            "negritas, |z| ≥ 3. Los cambios sin marca pueden ser ruido."
+        ),
+        "significant_change": "Cambio significativo",
+        "total": "Total",
+        "total_of": "Total de {name}",
+        "outside_row": "Sin cuadrante / fuera",
+        "zone_section": "Zona {name}",
+        "print": "Imprimir",
+        "downloads": "Descargas",
+        "periods_heading": "Periodos",
+        "window_dates": "{window}: {current} vs {year_ago}",
+        "window_dates_two": "{window}: {current} vs {year_ago} y {two_years_ago}",
+        "sources_heading": "Fuentes",
+        "source_span": "{name}: datos cargados del {first} al {last}",
+        "notes_heading": "Cobertura",
+        "period_current": "el periodo actual",
+        "period_year_ago": "el año anterior",
+        "period_two_years_ago": "hace dos años",
+        "note_no_data": "{window}, {period} ({dates}): sin datos cargados para este periodo.",
+        "note_partial_data": (
+            "{window}, {period} ({dates}): datos cargados solo para parte del periodo."
+        ),
+        "note_cross_source": (
+            "{window}, {period} ({dates}): la comparación usa otra fuente ({detail}); no es "
+            "del todo comparable."
+        ),
+        "note_out_of_scope": (
+            "{window}, {period} ({dates}): la fuente de ese periodo solo registra delitos de "
+            "alto impacto; el grupo incluye otros."
+        ),
+        "months_short": "ene,feb,mar,abr,may,jun,jul,ago,sep,oct,nov,dic",
+        "no_units_chosen": "Elija una o más unidades y pulse «Mostrar».",
+        "weekly_range": "Últimas 104 semanas hasta el corte.",
+        "monthly_range": "Todos los meses completos con datos cargados.",
+        "gaps_note": "Los huecos de las líneas son periodos sin datos cargados.",
+        "json_data": "Datos (JSON)",
+        "trend": "Tendencia",
+        "trend_of": "Tendencia de {unit}",
+        "trend_link_title": "Ver la tendencia de {unit}",
+        "drill_title": "Ver {levels} de {unit}",
+        "weekly_series": "Serie semanal",
+        "monthly_series": "Serie mensual",
+        "current_line": "Actual",
+        "year_ago_line": "Año anterior",
+        "timeofday_title": "Día de la semana y hora del día",
+        "timeofday_window": "Periodo",
+        "without_time": "{n} incidentes sin hora registrada no se muestran.",
+        "chart_loading": "Cargando gráfica…",
+        "chart_error": "No se pudo cargar la gráfica.",
+        "weekdays_short": "lun,mar,mié,jue,vie,sáb,dom",
+        "explorer_title": "Explorador de tendencias",
+        "explorer_intro": (
+            "Series semanales o mensuales de una o varias unidades, con la línea del año anterior."
+        ),
+        "units": "Unidades",
+        "period": "Periodo",
+        "period_week": "semanal",
+        "period_month": "mensual",
+        "from_date": "Desde",
+        "to_date": "Hasta",
+        "back_to_weekly": "Volver a la tabla semanal",
+        "chart_data": "Datos de la gráfica",
     },
     "en": {
         "app_title": "CompStat CDMX",
@@ -202,6 +319,116 @@ MESSAGES: dict[str, dict[str, str]] = {
         "api_parameters": "Parameters",
         "api_roles": "Roles",
         "required": "required",
+        "nav_overview": "Overview",
+        "nav_weekly": "Weekly CompStat",
+        "nav_trends": "Trends",
+        "weekly_title": "Weekly CompStat",
+        "weekly_of": "{levels} of {parent}",
+        "weekly_intro": (
+            "Accountability table of the weekly meeting: week, last 28 days and year to date, "
+            "each against the same period last year."
+        ),
+        "level": "Level",
+        "level_zone": "Zone",
+        "level_region": "Region",
+        "level_sector": "Sector",
+        "level_quadrant": "Quadrant",
+        "group": "Group",
+        "basis": "Basis",
+        "basis_recorded": "recorded",
+        "basis_spatial": "spatial",
+        "basis_source": "source's own",
+        "as_of": "As of",
+        "as_of_hint": "last day of the periods (Sunday)",
+        "territory_vintage": "Territory {vintage}",
+        "city": "Mexico City",
+        "window_week": "Week (Monday to Sunday)",
+        "window_28d": "Last 28 days",
+        "window_ytd": "Year to date",
+        "window_week_short": "Week",
+        "window_28d_short": "28 days",
+        "window_ytd_short": "Year to date",
+        "same_period_last_year": "Same period last year",
+        "pct_change": "% change",
+        "vs_year": "vs {year}",
+        "rate": "Rate 100k",
+        "rate_note": (
+            "Rate: year-to-date incidents per 100,000 residents ({census} census population)."
+        ),
+        "rank": "Rank",
+        "rank_note": "Rank: position among {n} units in the year to date (1 = most incidents).",
+        "unit": "Unit",
+        "commander": "Commander",
+        "no_commander": "no commander",
+        "fictitious": "(fictitious)",
+        "roster_fictitious_note": "Demonstration: the commanders' names are fictitious.",
+        "no_data": "no data",
+        "undefined_note": "n/d: change undefined because the comparison period had no incidents.",
+        "no_data_note": "no data: no data are loaded for that period; no false drop is shown.",
+        "flag_legend": (
+            "▲ increase and ▼ decrease larger than chance (Poisson test, |z| ≥ 2); bold, |z| "
+            "≥ 3. Unmarked changes may be noise."
+        ),
+        "significant_change": "Significant change",
+        "total": "Total",
+        "total_of": "Total of {name}",
+        "outside_row": "No quadrant / outside",
+        "zone_section": "Zone {name}",
+        "print": "Print",
+        "downloads": "Downloads",
+        "periods_heading": "Periods",
+        "window_dates": "{window}: {current} vs {year_ago}",
+        "window_dates_two": "{window}: {current} vs {year_ago} and {two_years_ago}",
+        "sources_heading": "Sources",
+        "source_span": "{name}: data loaded from {first} to {last}",
+        "notes_heading": "Coverage",
+        "period_current": "the current period",
+        "period_year_ago": "the year before",
+        "period_two_years_ago": "two years before",
+        "note_no_data": "{window}, {period} ({dates}): no data loaded for this period.",
+        "note_partial_data": (
+            "{window}, {period} ({dates}): data loaded for part of the period only."
+        ),
+        "note_cross_source": (
+            "{window}, {period} ({dates}): the comparison uses another source ({detail}); not "
+            "fully comparable."
+        ),
+        "note_out_of_scope": (
+            "{window}, {period} ({dates}): that period's source records high-impact crimes "
+            "only; the group includes others."
+        ),
+        "months_short": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
+        "no_units_chosen": "Choose one or more units and press “Show”.",
+        "weekly_range": "The last 104 weeks up to the as-of date.",
+        "monthly_range": "Every complete month with loaded data.",
+        "gaps_note": "Gaps in the lines are periods with no loaded data.",
+        "json_data": "Data (JSON)",
+        "trend": "Trend",
+        "trend_of": "Trend of {unit}",
+        "trend_link_title": "See the trend of {unit}",
+        "drill_title": "See the {levels} of {unit}",
+        "weekly_series": "Weekly series",
+        "monthly_series": "Monthly series",
+        "current_line": "Current",
+        "year_ago_line": "Year ago",
+        "timeofday_title": "Day of week and hour of day",
+        "timeofday_window": "Period",
+        "without_time": "{n} incidents without a recorded time are not shown.",
+        "chart_loading": "Loading chart…",
+        "chart_error": "The chart could not be loaded.",
+        "weekdays_short": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
+        "explorer_title": "Trend explorer",
+        "explorer_intro": (
+            "Weekly or monthly series of one or several units, with the year-ago line."
+        ),
+        "units": "Units",
+        "period": "Period",
+        "period_week": "weekly",
+        "period_month": "monthly",
+        "from_date": "From",
+        "to_date": "To",
+        "back_to_weekly": "Back to the weekly table",
+        "chart_data": "Chart data",
     },
 }
 

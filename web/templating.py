@@ -7,10 +7,13 @@ from typing import Any
 
 from flask import Flask, request, url_for
 
+from web import formatting
 from web.i18n import DEFAULT_LANGUAGE, choose_language, translate
 
 #: Query arguments that links to other pages and twins carry over.
 KEPT_ARGS = ("vintage", "year", "lang")
+#: Query arguments the weekly table and trend pages carry over to each other.
+PAGE_ARGS = ("vintage", "level", "group", "basis", "as_of", "parent", "lang")
 LIST_PREVIEW = 5
 
 
@@ -33,14 +36,53 @@ def kept_args(**changes: Any) -> dict[str, str]:
 
 
 def url_with(**changes: Any) -> str:
-    """Return the URL of the current page with some query arguments changed."""
+    """Return the URL of the current page with some query arguments changed.
+
+    Every argument of the request is kept (repeated ones too), so switching the
+    language keeps the weekly table's level, group and drill-down.
+    """
     endpoint = request.endpoint or "overview.index"
-    return url_for(endpoint, **(request.view_args or {}), **kept_args(**changes))
+    args: dict[str, Any] = request.args.to_dict(flat=False) | changes
+    if args.get("lang") in (DEFAULT_LANGUAGE, [DEFAULT_LANGUAGE]):
+        args["lang"] = None
+    kept = {k: v for k, v in args.items() if v not in (None, "", [])}
+    return url_for(endpoint, **(request.view_args or {}), **kept)
 
 
 def twin_url(table: str, fmt: str) -> str:
     """Return the URL of the JSON or CSV twin of an overview table."""
     return url_for("overview.table", name=table, fmt=fmt, **kept_args(lang=None))
+
+
+def page_url(endpoint: str, **changes: Any) -> str:
+    """Return the URL of ``endpoint`` keeping the current :data:`PAGE_ARGS`, with ``changes``.
+
+    A change to ``None`` drops the argument; ``lang=es`` (the default) is dropped too.
+    """
+    args = {k: request.args.get(k) for k in PAGE_ARGS} | changes
+    if args.get("lang") == DEFAULT_LANGUAGE:
+        args["lang"] = None
+    return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
+
+
+def number(value: float | None, decimals: int = 0) -> str:
+    """Return a number with thousands commas and ``decimals`` places (Mexican usage)."""
+    return formatting.number(value, decimals)
+
+
+def short_date(day: date) -> str:
+    """Return ``16 jun 2024`` in the current language."""
+    return formatting.short_date(day, current_language())
+
+
+def long_date(day: date) -> str:
+    """Return ``domingo 16 de junio de 2024`` in the current language."""
+    return formatting.long_date(day, current_language())
+
+
+def date_range(window: Any) -> str:
+    """Return a window's ``[start, end]`` in short form, e.g. ``10–16 jun 2024``."""
+    return formatting.date_range(window.start, window.end, current_language())
 
 
 def cell(value: Any, column: str = "") -> str:
@@ -70,4 +112,10 @@ def register(app: Flask) -> None:
     """Make the helpers available to every template (including imported macros)."""
     app.jinja_env.globals.update(t=t, url_with=url_with, twin_url=twin_url,
                                  current_language=current_language)  # fmt: skip
+    app.jinja_env.globals["page_url"] = page_url
     app.add_template_filter(cell)
+    app.add_template_filter(number)
+    app.add_template_filter(formatting.percent, "percent")
+    app.add_template_filter(short_date)
+    app.add_template_filter(long_date)
+    app.add_template_filter(date_range)

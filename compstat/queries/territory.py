@@ -54,3 +54,48 @@ def incident_totals(conn: Connection) -> list[dict]:
              "GROUP BY s.id ORDER BY s.id")
     ).mappings().all()  # fmt: skip
     return [dict(r) for r in rows]
+
+
+#: Code and name of a unit per level, and its zone (fixed SQL, never user text).
+_UNITS = {
+    "zone": ("z.code", "z.name", "FROM zone z"),
+    "region": ("r.code", "r.name", "FROM region r JOIN zone z ON z.id = r.zone_id"),
+    "sector": (
+        "s.code",
+        "s.name",
+        "FROM sector s JOIN region r ON r.id = s.region_id JOIN zone z ON z.id = r.zone_id",
+    ),
+    "quadrant": (
+        "q.code",
+        "q.code",
+        "FROM quadrant q JOIN sector s ON s.id = q.sector_id "
+        "JOIN region r ON r.id = s.region_id JOIN zone z ON z.id = r.zone_id",
+    ),
+}
+
+
+def units(conn: Connection, vintage: str, level: str) -> list[dict]:
+    """Return every unit of ``level`` in ``vintage`` with its zone, ordered by code.
+
+    Returns
+    -------
+    list of dict
+        ``code``, ``name``, ``zone_code``, ``zone_name``.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown level.
+    """
+    if level not in _UNITS:
+        raise NotFoundError(f"no territory level {level!r}; expected one of {tuple(_UNITS)}")
+    code, name, tables = _UNITS[level]
+    rows = conn.execute(
+        text(
+            f"SELECT {code} AS code, {name} AS name, z.code AS zone_code, z.name AS zone_name "
+            f"{tables} JOIN territory_vintage v ON v.id = z.vintage_id "
+            "WHERE v.name = :v ORDER BY 1"
+        ),
+        {"v": vintage},
+    ).mappings()
+    return [dict(r) for r in rows]

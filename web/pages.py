@@ -1,0 +1,54 @@
+"""Responses of the weekly table and trend pages: HTML, JSON and the table's downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from compstat.groups import groups
+from web import assets, downloads
+from web.handlers.trends import TrendPage
+from web.handlers.weekly import COLUMNS, WeeklyPage, download_name
+from web.render import json_response
+from web.templating import current_language
+
+
+def chart_url() -> str:
+    """Return the URL of Chart.js, served by the app from Debian's ``libjs-chart.js``."""
+    return url_for("vendor.asset", filename=assets.LOCAL_ONLY["chart"])
+
+
+def weekly_page(page: WeeklyPage) -> ResponseReturnValue:
+    """Return the weekly table as HTML."""
+    return render_template(
+        "weekly.html", page=page, lang=current_language(), groups=list(groups().values())
+    )
+
+
+def weekly_download(page: WeeklyPage, fmt: str) -> ResponseReturnValue:
+    """Return the table's long-form rows as a CSV, XLSX or JSON file (exactly its numbers)."""
+    body = downloads.write(page.rows, COLUMNS, fmt)
+    response = Response(body, mimetype=downloads.MIMETYPES[fmt])
+    disposition = "inline" if fmt == "json" else "attachment"
+    name = f"{download_name(page.query)}.{fmt}"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    return response
+
+
+def trend_unit(page: TrendPage) -> ResponseReturnValue:
+    """Return a unit's trend page (the charts load their JSON)."""
+    return render_template("trend.html", page=page, chart_url=chart_url())
+
+
+def trend_explorer(page: TrendPage) -> ResponseReturnValue:
+    """Return the trend explorer (the chart loads its JSON)."""
+    return render_template("explorer.html", page=page, chart_url=chart_url())
+
+
+def data(payload: dict[str, Any]) -> ResponseReturnValue:
+    """Return a chart's data as JSON."""
+    response = json_response(payload)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
