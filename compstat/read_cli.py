@@ -6,37 +6,22 @@ unit x group x window for ``accountability``, one per unit x period for ``trends
 
 from __future__ import annotations
 
-import io
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from compstat import db
-from compstat.errors import InvalidQueryError
+from compstat import db, exports
+from compstat.errors import OutputFileError
 from compstat.queries import accountability as acc
 from compstat.queries import trends as trends_query
 
-FORMATS = ("csv", "json", "xlsx")
+FORMATS = exports.TABLE_FORMATS
 
 
 def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
-
-
-def frame_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
-    """Return ``frame`` as CSV (empty cells for nulls), JSON records (nulls) or XLSX."""
-    if fmt == "csv":
-        return frame.to_csv(index=False).encode()
-    if fmt == "json":
-        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return json.dumps(records, ensure_ascii=False, default=str).encode()
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False)
-    return buffer.getvalue()
 
 
 def write_output(data: bytes, output: str | None) -> None:
@@ -46,8 +31,11 @@ def write_output(data: bytes, output: str | None) -> None:
         return
     target = Path(output)
     if not target.parent.is_dir():
-        raise InvalidQueryError(f"{output}: the folder {target.parent} does not exist")
-    target.write_bytes(data)
+        raise OutputFileError(f"{output}: the folder {target.parent} does not exist")
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise OutputFileError(f"{output}: cannot write: {exc.strerror}") from exc
 
 
 @click.command("accountability")
@@ -69,7 +57,17 @@ def accountability(level, vintage, as_of, groups, parent, basis, fmt, output) ->
     query = acc.AccountabilityQuery(vintage, level, _day(as_of), tuple(groups), basis, parent)
     with db.transaction(db.engine()) as conn:
         result = acc.accountability(conn, query)
-    write_output(frame_bytes(result.rows, fmt), output)
+    meta = {
+        "table": "compstat_semanal",
+        "vintage": vintage,
+        "level": level,
+        "as_of": result.query.as_of,
+        "groups": list(result.query.groups),
+        "assignment": basis,
+        "parent": parent,
+        "roster_fictitious": result.roster_fictitious,
+    }
+    write_output(exports.export(result.rows, fmt, meta), output)
 
 
 @click.command("trends")
@@ -89,4 +87,12 @@ def trends(vintage, units, group, period, start, end, basis, fmt, output) -> Non
     )
     with db.transaction(db.engine()) as conn:
         frame = trends_query.trend(conn, query)
-    write_output(frame_bytes(frame, fmt), output)
+    meta = {
+        "table": "tendencias",
+        "vintage": vintage,
+        "units": list(units),
+        "group": group,
+        "period": period,
+        "assignment": basis,
+    }
+    write_output(exports.export(frame, fmt, meta), output)

@@ -234,18 +234,21 @@ def test_accountability_cli_contract(real_db, monkeypatch, tmp_path):
     ]
     result = runner.invoke(build_cli(), [*args, "--format", "csv"])
     assert result.exit_code == 0, result.output
-    frame = pd.read_csv(io.StringIO(result.output))
+    frame = pd.read_csv(io.BytesIO(result.stdout_bytes), encoding="utf-8-sig")
     assert list(frame.columns) == COLUMNS
     assert set(frame["window"]) == {"week", "28d", "ytd"}
     assert set(frame["group"]) == {"alto_impacto", "robo_vehiculo"}
-    records = json.loads(runner.invoke(build_cli(), [*args, "--format", "json"]).output)
+    records = json.loads(runner.invoke(build_cli(), [*args, "--format", "json"]).output)["rows"]
     assert len(records) == len(frame)
     assert records[0]["start"] == "2023-06-12"
     out = tmp_path / "table.xlsx"
     assert runner.invoke(build_cli(), [*args, "--format", "xlsx", "-o", str(out)]).exit_code == 0
-    assert pd.read_excel(out)["current"].tolist() == frame["current"].tolist()
+    assert pd.read_excel(out, sheet_name="datos")["current"].tolist() == frame["current"].tolist()
     missing = runner.invoke(build_cli(), [*args, "-o", str(tmp_path / "no" / "t.csv")])
     assert missing.exit_code == 1 and "does not exist" in missing.output
+    out = tmp_path / "table.dta"
+    assert runner.invoke(build_cli(), [*args, "--format", "dta", "-o", str(out)]).exit_code == 0
+    assert len(pd.read_stata(out)) == len(frame)
     unknown = runner.invoke(build_cli(), ["accountability", "--vintage", "2023", "--group", "x"])
     assert unknown.exit_code == 1 and "alto_impacto" in unknown.output
 

@@ -1,5 +1,5 @@
 """The weekly table's framework-free pieces: Mexican number and date formats, the
-downloads' writers and the pivot of long-form rows into table rows."""
+export registry's files and the pivot of long-form rows into table rows."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 from flask import render_template
 from openpyxl import load_workbook
 
+from compstat import exports
 from compstat.groups import HIGH_IMPACT, group
 from compstat.windows import standard_windows
-from web import downloads
 from web.app import create_app
 from web.formatting import date_range, long_date, number, percent, short_date
 from web.handlers.weekly import (
@@ -29,6 +29,7 @@ from web.handlers.weekly import (
     pivot,
     split_by_zone,
 )
+from web.rows import records
 
 
 @pytest.mark.parametrize(
@@ -117,17 +118,19 @@ def long_rows() -> pd.DataFrame:
 
 
 def test_records_are_plain_values():
-    (first, *_), frame = downloads.records(long_rows(), COLUMNS), long_rows()
+    (first, *_), frame = records(long_rows(), COLUMNS), long_rows()
     assert first["rate_per_100k"] is None and first["two_year_ago"] is None
     assert type(first["rank"]) is int and type(first["z"]) is float
-    assert len(downloads.records(frame, COLUMNS)) == 6
+    assert len(records(frame, COLUMNS)) == 6
 
 
 def test_csv_json_and_xlsx_carry_the_same_cells():
-    rows = downloads.records(long_rows(), COLUMNS)
-    from_csv = list(csv.DictReader(io.StringIO(downloads.to_csv(rows, COLUMNS).decode())))
-    from_json = json.loads(downloads.to_json(rows, COLUMNS))
-    sheet = load_workbook(io.BytesIO(downloads.to_xlsx(rows, COLUMNS))).active
+    rows = records(long_rows(), COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    csv_text = exports.export(frame, "csv").decode("utf-8-sig")
+    from_csv = list(csv.DictReader(io.StringIO(csv_text)))
+    from_json = json.loads(exports.export(frame, "json"))["rows"]
+    sheet = load_workbook(io.BytesIO(exports.export(frame, "xlsx")))["datos"]
     header, *cells = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert header == COLUMNS == list(from_csv[0]) == list(from_json[0])
     for row, c, j, x in zip(rows, from_csv, from_json, cells, strict=True):
@@ -147,7 +150,7 @@ def test_csv_json_and_xlsx_carry_the_same_cells():
 
 
 def test_pivot_puts_the_windows_of_a_unit_side_by_side():
-    units = pivot(downloads.records(long_rows(), COLUMNS))
+    units = pivot(records(long_rows(), COLUMNS))
     assert [u.unit_id for u in units] == ["P-1.4", "P-1.2"]
     assert list(units[0].cells) == ["week", "28d", "ytd"]
     assert (units[0].cells["week"].current, units[0].cells["week"].year_ago) == (14, 9)
@@ -159,7 +162,7 @@ def test_pivot_puts_the_windows_of_a_unit_side_by_side():
 
 
 def test_split_by_zone_orders_zones_and_keeps_row_order():
-    units = pivot(downloads.records(long_rows(), COLUMNS))
+    units = pivot(records(long_rows(), COLUMNS))
     zones = {"P-1.4": ("S", "Sur"), "P-1.2": ("N", "Norte")}
     sections = split_by_zone(units, zones)
     assert [(s.zone_code, [r.unit_id for r in s.rows]) for s in sections] == [

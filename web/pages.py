@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from flask import Response, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from compstat import exports
 from compstat.groups import groups
-from web import assets, downloads
+from web import assets
 from web.handlers.trends import TrendPage
 from web.handlers.weekly import COLUMNS, WeeklyPage, download_name
 from web.render import json_response
@@ -29,12 +31,28 @@ def weekly_page(page: WeeklyPage) -> ResponseReturnValue:
 
 def weekly_download(page: WeeklyPage, fmt: str) -> ResponseReturnValue:
     """Return the table's long-form rows as a CSV, XLSX or JSON file (exactly its numbers)."""
-    body = downloads.write(page.rows, COLUMNS, fmt)
-    response = Response(body, mimetype=downloads.MIMETYPES[fmt])
+    frame = pd.DataFrame(page.rows, columns=COLUMNS)
+    body = exports.export(frame, fmt, download_meta(page))
+    response = Response(body, mimetype=exports.get(fmt).media_type)
     disposition = "inline" if fmt == "json" else "attachment"
     name = f"{download_name(page.query)}.{fmt}"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
     return response
+
+
+def download_meta(page: WeeklyPage) -> dict[str, Any]:
+    """Return what a download says about its rows (the JSON's keys, the XLSX's metadata)."""
+    q = page.query
+    return {
+        "table": "compstat_semanal",
+        "vintage": q.vintage,
+        "level": q.level,
+        "as_of": page.windows["week"].current.end if page.windows else q.as_of,
+        "group": q.group,
+        "assignment": q.basis,
+        "parent": q.parent,
+        "roster_fictitious": page.roster_fictitious,
+    }
 
 
 def trend_unit(page: TrendPage) -> ResponseReturnValue:

@@ -18,7 +18,6 @@ from compstat.groups import HIGH_IMPACT, Group, group, groups
 from compstat.queries import territory
 from compstat.queries.trends import TrendQuery, trend
 from compstat.windows import WindowSet, standard_windows
-from web.downloads import records
 from web.handlers.args import (
     choice,
     date_arg,
@@ -27,6 +26,7 @@ from web.handlers.args import (
     resolve_vintage,
     text_arg,
 )
+from web.rows import records
 
 LEVELS = ("zone", "region", "sector", "quadrant")
 BASES = ("recorded", "spatial", "source")

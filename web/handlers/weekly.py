@@ -22,8 +22,8 @@ from compstat.groups import HIGH_IMPACT, Group, group
 from compstat.queries import territory
 from compstat.queries.accountability import AccountabilityQuery, accountability
 from compstat.windows import WindowSet
-from web.downloads import records
 from web.handlers.args import choice, date_arg, resolve_vintage, text_arg
+from web.rows import records
 
 LEVELS = ("zone", "region", "sector", "quadrant")
 BASES = ("recorded", "spatial", "source")

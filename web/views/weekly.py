@@ -6,7 +6,7 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from web import pages
-from web.database import run
+from web.database import run, run_audited
 from web.handlers import weekly as handlers
 from web.handlers.weekly import WeeklyQuery
 
@@ -21,5 +21,7 @@ def page() -> ResponseReturnValue:
 
 @bp.get("/semanal.<any(csv, xlsx, json):fmt>")
 def download(fmt: str) -> ResponseReturnValue:
-    """Download the table's long-form rows (the CLI's accountability contract)."""
-    return pages.weekly_download(run(handlers.weekly, WeeklyQuery.from_args(request.args)), fmt)
+    """Download the table's long-form rows (the CLI's accountability contract), audited."""
+    query = WeeklyQuery.from_args(request.args)
+    parameters = {**request.args.to_dict(), "format": fmt}
+    return pages.weekly_download(run_audited("export", parameters, handlers.weekly, query), fmt)
