@@ -272,11 +272,23 @@ def write_parquet(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
+#: Words Stata (and Mata) reserve: a column of that name gets a trailing underscore
+#: (``end`` becomes ``end_``); its variable label keeps the original name.
+STATA_RESERVED = frozenset(
+    "aggregate array boolean break byte case catch class colvector complex const continue "
+    "default delegate delete do double else eltypedef end enum explicit export external "
+    "float for friend function global goto if inline int local long NULL pragma protected "
+    "quad rowvector short typedef typename virtual _all _N _skip _b _pi str# in _pred strL "
+    "_coef _rc using _cons _se with _n".split()
+)
+
+
 def stata_name(name: str, taken: set[str]) -> str:
     """Return a valid, unused Stata variable name for column ``name`` (and take it)."""
     ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     base = re.sub(r"[^A-Za-z0-9_]", "_", ascii_text)[:32] or "v"
     base = base if base[0].isalpha() or base[0] == "_" else f"v{base}"[:32]
+    base = f"{base[:31]}_" if base in STATA_RESERVED else base
     candidate, n = base, 1
     while candidate in taken:
         n += 1

@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 
 from compstat.groups import group
 from compstat.queries.timeofday import TimeOfDayQuery, time_of_day
+from tests.conftest import TEST_PASSWORD, make_users, session_login
 from web.app import create_app
 from web.formatting import percent
 from web.handlers.weekly import COLUMNS, WeeklyQuery, weekly
@@ -43,8 +44,11 @@ def app(real_db: Engine) -> Flask:
 
 
 @pytest.fixture(scope="module")
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(app: Flask, real_db: Engine) -> FlaskClient:
+    """A planner's browser: every aggregate page and the time-of-day chart."""
+    client = app.test_client()
+    session_login(client, make_users(real_db)["planner"])
+    return client
 
 
 class RowParser(HTMLParser):
@@ -181,12 +185,12 @@ def test_downloads_carry_exactly_the_page_numbers(client: FlaskClient) -> None:
     csv_body = client.get(SECTORS_2015.replace("/semanal", "/semanal.csv"))
     assert csv_body.mimetype == "text/csv"
     assert "attachment" in csv_body.headers["Content-Disposition"]
-    from_csv = list(csv.DictReader(io.StringIO(csv_body.data.decode())))
-    from_json = client.get(SECTORS_2015.replace("/semanal", "/semanal.json")).get_json()
+    from_csv = list(csv.DictReader(io.StringIO(csv_body.data.decode("utf-8-sig"))))
+    from_json = client.get(SECTORS_2015.replace("/semanal", "/semanal.json")).get_json()["rows"]
     book = load_workbook(
         io.BytesIO(client.get(SECTORS_2015.replace("/semanal", "/semanal.xlsx")).data)
     )
-    header, *from_xlsx = list(book.active.iter_rows(values_only=True))
+    header, *from_xlsx = list(book["datos"].iter_rows(values_only=True))
     assert list(from_csv[0]) == COLUMNS == list(from_json[0]) == list(header)
     assert len(from_csv) == len(from_json) == len(from_xlsx) == 73 * 3
     for c, j, x in zip(from_csv, from_json, from_xlsx, strict=True):
@@ -206,7 +210,7 @@ def test_downloads_carry_exactly_the_page_numbers(client: FlaskClient) -> None:
 def test_zero_base_shows_nd(client: FlaskClient) -> None:
     url = "/semanal?vintage=2016&level=quadrant&parent=P-1.4&as_of=2015-06-14"
     rows = page_rows(client.get(url).data).rows
-    data = client.get(url.replace("/semanal", "/semanal.json")).get_json()
+    data = client.get(url.replace("/semanal", "/semanal.json")).get_json()["rows"]
     zero_base = [r for r in data if r["year_ago"] == 0]
     assert zero_base, "some quadrant of P-1.4 had no incident in a window a year earlier"
     for r in zero_base:
@@ -214,7 +218,9 @@ def test_zero_base_shows_nd(client: FlaskClient) -> None:
         assert change_text(rows[r["unit_id"]][PCT_COLUMNS[r["window"]]])[0] == "n/d"
     csv_rows = list(
         csv.DictReader(
-            io.StringIO(client.get(url.replace("/semanal", "/semanal.csv")).data.decode())
+            io.StringIO(
+                client.get(url.replace("/semanal", "/semanal.csv")).data.decode("utf-8-sig")
+            )
         )
     )
     assert all(r["pct_change"] == "" for r in csv_rows if r["year_ago"] == "0")
@@ -228,7 +234,7 @@ def test_period_without_data_says_so(client: FlaskClient) -> None:
     assert rows["P"][3] == "sin datos" and rows["P"][4] == "sin datos"
     assert rows["P"][11] == "sin datos"
     assert "sin datos cargados para este periodo" in body
-    data = client.get(url.replace("/semanal", "/semanal.json")).get_json()
+    data = client.get(url.replace("/semanal", "/semanal.json")).get_json()["rows"]
     assert {r["year_ago"] for r in data} == {None}
 
 
@@ -372,6 +378,10 @@ def test_weekly_table_in_the_browser(live_url: str, tmp_path: Path) -> None:
             page = browser.new_page(accept_downloads=True)
             page.route("**/*", local_only)
             page.goto(f"{live_url}/semanal?vintage=2016&as_of=2015-06-14")
+            page.fill("#name", "t_commander")
+            page.fill("#password", TEST_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/semanal?vintage=2016&as_of=2015-06-14")
             assert page.locator("table.weekly").count() == 5  # sectors, one table per zone
             # switch level: zones
             page.locator("nav.crumbs a", has_text="Zona").first.click()
@@ -402,7 +412,7 @@ def test_weekly_table_in_the_browser(live_url: str, tmp_path: Path) -> None:
                 page.locator(".downloads a", has_text="CSV").click()
             path = tmp_path / "semanal.csv"
             info.value.save_as(path)
-            rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+            rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
             assert {r["unit_id"] for r in rows} == set(sectors)
             for r in rows:
                 now, ago = COUNT_COLUMNS[r["window"]]
