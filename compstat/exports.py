@@ -275,11 +275,68 @@ def write_parquet(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
 #: Words Stata (and Mata) reserve: a column of that name gets a trailing underscore
 #: (``end`` becomes ``end_``); its variable label keeps the original name.
 STATA_RESERVED = frozenset(
-    "aggregate array boolean break byte case catch class colvector complex const continue "
-    "default delegate delete do double else eltypedef end enum explicit export external "
-    "float for friend function global goto if inline int local long NULL pragma protected "
-    "quad rowvector short typedef typename virtual _all _N _skip _b _pi str# in _pred strL "
-    "_coef _rc using _cons _se with _n".split()
+    [
+        "aggregate",
+        "array",
+        "boolean",
+        "break",
+        "byte",
+        "case",
+        "catch",
+        "class",
+        "colvector",
+        "complex",
+        "const",
+        "continue",
+        "default",
+        "delegate",
+        "delete",
+        "do",
+        "double",
+        "else",
+        "eltypedef",
+        "end",
+        "enum",
+        "explicit",
+        "export",
+        "external",
+        "float",
+        "for",
+        "friend",
+        "function",
+        "global",
+        "goto",
+        "if",
+        "inline",
+        "int",
+        "local",
+        "long",
+        "NULL",
+        "pragma",
+        "protected",
+        "quad",
+        "rowvector",
+        "short",
+        "typedef",
+        "typename",
+        "virtual",
+        "_all",
+        "_N",
+        "_skip",
+        "_b",
+        "_pi",
+        "str#",
+        "in",
+        "_pred",
+        "strL",
+        "_coef",
+        "_rc",
+        "using",
+        "_cons",
+        "_se",
+        "with",
+        "_n",
+    ]
 )
 
 
