@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from compstat import bulk, pgcopy
 from compstat.db import transaction
 from compstat.errors import InvalidQueryError
-from etl import counts, placement, runs
+from etl import counts, placement, releases, runs
 from etl.catalog import OffenceCatalog
 from etl.csvstream import Chunk, Reject, StreamState, read_ahead, stream_csv
 from etl.keys import KeyCounts, OccurrenceKeys, first_unseen
@@ -44,6 +44,9 @@ class LoadSummary:
     unknown_offences: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     run_id: int | None = None
+    retired: int = 0
+    #: The same file was loaded before: nothing was read or stored.
+    skipped: bool = False
 
     def as_json(self) -> dict:
         """Return the output contract of ``incidents load --format json``."""
@@ -55,6 +58,7 @@ class LoadSummary:
             "unknown_offences": dict(self.unknown_offences.most_common()),
             "notes": self.notes,
             "run_id": self.run_id,
+            "retired": self.retired,
         }
 
 
@@ -64,7 +68,7 @@ class KnownKeys:
     def __init__(self, conn: Connection, source_id: int) -> None:
         query = (
             "SELECT string_agg(int8send(source_key), ''::bytea) FROM incident "
-            "WHERE source_id = :source GROUP BY load_run_id"
+            "WHERE source_id = :source AND retired_run_id IS NULL GROUP BY load_run_id"
         )
         self.known = KeyCounts(bulk.fetch_packed_bigints(conn, query, {"source": source_id}))
 
@@ -108,6 +112,8 @@ class IncidentLoad:
         self.occurrence_keys = OccurrenceKeys()
         self.unreadable_times = 0
         self.unplaced: list[Unplaced] = []
+        #: Set for a superseding (cumulative) release: see :mod:`etl.releases`.
+        self.release: releases.ReleaseKeys | None = None
 
     def add_chunk(self, chunk: Chunk, checked: Checked) -> None:
         """Deduplicate and store one chunk, whose rows :func:`read_records` checked."""
@@ -117,6 +123,8 @@ class IncidentLoad:
         self.summary.read += len(chunk.lines) + len(chunk.rejects)
         if not self.spec.row_id:
             records.key = self.occurrence_keys(records.key)
+        if self.release is not None:
+            self.release.add(records.key, records.day)
         fresh = self.keys.fresh(records.key)
         self.summary.duplicates += int((~fresh).sum())
         self._store(records.take(np.flatnonzero(fresh)))
@@ -197,13 +205,16 @@ class IncidentLoad:
         s = self.summary
         s.unknown_offences = self.catalog.unknown
         s.notes = list(state.notes)
+        if self.release is not None:
+            s.retired = self.release.retire(self.conn, self.source_id, self.run_id)
+            s.notes.append(self.release.note(s.retired))
         if self.unreadable_times:
             s.notes.append(f"{self.unreadable_times} rows had an unreadable time; loaded without")
         totals = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
         last_id = self.next_id - 1 if s.loaded else None
         runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id)
-        counts.merge(self.conn)
+        counts.merge(self.conn, drop_zeros=s.retired > 0)
         return s
 
 
@@ -244,7 +255,11 @@ def _identical_run(conn: Connection, source: str, sha: str) -> tuple[int, int] |
 
 
 def load_incidents(
-    engine: Engine, path: str | Path, source: str, progress: Callable[[int], None] | None = None
+    engine: Engine,
+    path: str | Path,
+    source: str,
+    progress: Callable[[int], None] | None = None,
+    supersedes: bool = False,
 ) -> LoadSummary:
     """Load an incident file of ``source`` (``ssp`` or ``fgj``) in one transaction.
 
@@ -257,6 +272,9 @@ def load_incidents(
         Source code.
     progress : callable, optional
         Called with the number of rows read after each chunk.
+    supersedes : bool
+        The file is a cumulative release that replaces the earlier ones for the days
+        it covers: stored rows it no longer carries are retired (:mod:`etl.releases`).
     """
     if source not in SOURCES:
         raise InvalidQueryError(f"unknown source {source!r}; expected one of {sorted(SOURCES)}")
@@ -270,7 +288,7 @@ def load_incidents(
         if previous is not None:
             run, read = previous
             note = f"identical file already loaded by run {run}"
-            return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note])
+            return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note], skipped=True)
         source_id, _ = _source_row(conn, source)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
         counts.open_delta(conn)
@@ -282,6 +300,7 @@ def load_incidents(
         with grids, bulk.CopyQueue(conn) as queue, closing(chunks):
             vintages = grids.submit(_prepared_vintages, engine)
             load = IncidentLoad(conn, spec, path, run_id, queue, vintages)
+            load.release = releases.ReleaseKeys() if supersedes else None
             for chunk, checked in chunks:
                 load.add_chunk(chunk, checked)
                 if progress:
