@@ -85,10 +85,16 @@ def _progress_bar(label: str):
 @incidents.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--source", type=click.Choice(["ssp", "fgj"]), required=True)
+@click.option(
+    "--supersedes",
+    is_flag=True,
+    help="PATH is a cumulative release: it replaces earlier ones for the days it covers.",
+)
 @FORMAT
-def incidents_load(path: str, source: str, fmt: str) -> None:
+def incidents_load(path: str, source: str, supersedes: bool, fmt: str) -> None:
     """Load incident points from PATH (.csv, .csv.gz or .zip)."""
-    summary = load_incidents(db.engine(), path, source, _progress_bar(source))
+    progress = _progress_bar(source)
+    summary = load_incidents(db.engine(), path, source, progress, supersedes=supersedes)
     if sys.stderr.isatty():
         click.echo("", err=True)
     data = summary.as_json()
@@ -98,6 +104,8 @@ def incidents_load(path: str, source: str, fmt: str) -> None:
     click.echo(f"read {data['read']:,}  loaded {data['loaded']:,}  "
                f"duplicates {data['duplicates']:,}  "
                f"quarantined {sum(data['quarantined'].values()):,}")  # fmt: skip
+    if supersedes:
+        click.echo(f"retired {data['retired']:,}")
     for reason, n in data["quarantined"].items():
         click.echo(f"  quarantined {reason}: {n:,}")
     for offence, n in data["unknown_offences"].items():
@@ -164,10 +172,24 @@ def _echo_reconciliation(report: Reconciliation) -> None:
 @click.option("--zeros", is_flag=True, help="One row per unit x period x category, zeros too.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv")
 @click.option("--output", "-o", help="File (default stdout); its directory must exist.")
-def counts(level, vintage, period, start, end, categories, basis, zeros, fmt, output) -> None:
+@click.option(
+    "--as-of-run",
+    "as_of_run",
+    type=click.IntRange(min=1),
+    help="Count what was known after load run N, from the raw incidents (slower).",
+)
+def counts(level, vintage, period, start, end, categories, basis, zeros, fmt, output, as_of_run):
     """Print incident counts rolled up by LEVEL and PERIOD, in long form."""
     query = counts_query.CountsQuery(
-        vintage, level, period, _day(start), _day(end), tuple(categories), basis, zeros=zeros
+        vintage,
+        level,
+        period,
+        _day(start),
+        _day(end),
+        tuple(categories),
+        basis,
+        zeros=zeros,
+        as_of_run=as_of_run,
     )
     if output:
         _check_output(output)
