@@ -379,3 +379,65 @@ def test_etl_run_refuses_a_bad_config_in_one_line(tmp_path):
     assert result.exit_code == 1
     expected = "mode 'weekly' is not one of ['incremental', 'cumulative']"
     assert result.stderr == f"error: {config}: source #1: {expected}\n"
+
+
+SSP_DIVERGING = [
+    # recorded P-1.4.8, and the point lies in it
+    '"P-1.4.8","ROBO A TRANSEUNTE C.V.",2015-01-01,"10:07",2015,1,19.3272,-99.2103,900001',
+    # recorded P-1.2.7, but the point lies in P-1.4.8
+    '"P-1.2.7","HOMICIDIO DOLOSO",2015-07-04,"01:31",2015,7,19.3272,-99.2103,900002',
+    # a recorded code no 2016 quadrant has: recorded basis spatial, source basis outside
+    '"P-9.9.9","VIOLACION",2015-05-04,"12:00",2015,5,19.3272,-99.2103,900003',
+    # recorded, without a point
+    '"P-1.4.6","ROBO DE VEHICULO AUTOMOTOR S.V.",2016-06-30,"14:54",2016,6,NA,NA,900004',
+    # nothing recorded, and the point lies outside the city
+    '"","ROBO A NEGOCIO C.V.",2015-03-10,"18:36",2015,3,18.0,-98.0,900005',
+]
+BASIS_TOTALS = """
+    SELECT q.code, sum(n_recorded), sum(n_spatial), sum(n_source),
+           count(*) FILTER (WHERE n_recorded = 0 AND n_spatial = 0 AND n_source = 0)
+    FROM daily_count d LEFT JOIN quadrant q ON q.id = d.quadrant_id
+    GROUP BY q.code ORDER BY q.code
+"""
+
+
+def test_retiring_takes_each_basis_off_its_own_quadrant(paths, tmp_path):
+    """Withdrawn SSP rows whose recorded, spatial and source quadrants differ."""
+    engine = fresh_engine("compstat_test_release_bases")
+    try:
+        load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
+        full = tmp_path / "ssp_full.csv"
+        full.write_text("\n".join([SSP_HEADER, *SSP_DIVERGING]) + "\n")
+        kept = tmp_path / "ssp_kept.csv"
+        kept.write_text("\n".join([SSP_HEADER, SSP_DIVERGING[0], SSP_DIVERGING[3]]) + "\n")
+        assert load_incidents(engine, full, "ssp").loaded == 5
+        summary = load_incidents(engine, kept, "ssp", supersedes=True)
+        assert (summary.loaded, summary.duplicates, summary.retired) == (0, 2, 3)
+        with engine.connect() as conn:
+            totals = [tuple(r) for r in conn.execute(text(BASIS_TOTALS))]
+        # P-1.4.8 counts the first row on every basis; the second row's point has no
+        # quadrant basis left; P-1.4.6 (no point) is outside on the spatial basis
+        assert totals == [("P-1.4.6", 1, 0, 1, 0), ("P-1.4.8", 1, 1, 1, 0), (None, 0, 1, 0, 0)]
+        # a later release carries the withdrawn rows again: they are stored anew
+        again = tmp_path / "ssp_again.csv"
+        again.write_text("\n".join([SSP_HEADER, *reversed(SSP_DIVERGING)]) + "\n")
+        back = load_incidents(engine, again, "ssp", supersedes=True)
+        assert (back.loaded, back.duplicates, back.retired) == (3, 2, 0)
+        with engine.connect() as conn:
+            totals = [tuple(r) for r in conn.execute(text(BASIS_TOTALS))]
+            known = as_of_run.daily_counts(conn, "2016", summary.run_id)
+        full_totals = [
+            ("P-1.2.7", 1, 0, 1, 0),
+            ("P-1.4.6", 1, 0, 1, 0),
+            ("P-1.4.8", 2, 3, 1, 0),
+            (None, 1, 2, 2, 0),
+        ]
+        assert totals == full_totals
+        by_quadrant = known.groupby("quadrant")[["n_recorded", "n_spatial", "n_source"]].sum()
+        assert by_quadrant.reset_index().values.tolist() == [
+            ["FUERA", 0, 1, 0],
+            ["P-1.4.6", 1, 0, 1],
+            ["P-1.4.8", 1, 1, 1],
+        ]
+    finally:
+        drop(engine)

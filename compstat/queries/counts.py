@@ -197,7 +197,7 @@ def _units_cte(level: str) -> str:
 def _sql(q: CountsQuery) -> str:
     unit_id, unit_name = _unit_sql(q.level)
     wanted = _WANTED_CTE if q.categories else _EVERY_CATEGORY_CTE
-    table = "daily_count" if q.as_of_run is None else f"({as_of_run.DAILY})"
+    table = "daily_count" if q.as_of_run is None else f"({as_of_run.counts_relation(q.basis)})"
     counted = _COUNTED_CTE.format(
         unit_id=unit_id, unit_name=unit_name, basis=q.basis, counts_table=table
     )
