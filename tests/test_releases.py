@@ -265,6 +265,21 @@ def ordered(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["day", "quadrant", "category"])[columns].reset_index(drop=True)
 
 
+def test_counts_cli_as_of_run(scenario, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", scenario.stacked.url.render_as_string(hide_password=False))
+    cli = build_cli()
+    args = ["counts", "--vintage", "2016", "--period", "day", "--format", "json"]
+    result = CliRunner().invoke(cli, [*args, "--as-of-run", str(scenario.run_a)])
+    assert result.exit_code == 0, result.stderr
+    got = pd.read_json(io.StringIO(result.stdout), dtype=False)
+    expected = scenario.after_a["counts"]["quadrant-day-recorded"]
+    assert got["count"].tolist() == expected["count"].tolist()
+    assert got["unit_id"].tolist() == expected["unit_id"].tolist()
+    missing = CliRunner().invoke(cli, [*args, "--as-of-run", "9999"])
+    assert missing.exit_code == 1
+    assert missing.stderr == "error: load run 9999 does not exist (see load_run)\n"
+
+
 def test_loading_the_later_release_again_adds_nothing(scenario, tmp_path):
     engine = scenario.stacked
     before = state(engine)
@@ -363,6 +378,15 @@ def test_etl_run_loads_every_configured_file_then_skips_them(tmp_path, monkeypat
         assert len(table) == 3 and all(" skipped " in line for line in table[1:])
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM incident")).scalar_one() == 7
+        later = write(data / "release_2021-04.csv.gz", lines[:2] + lines[3:])
+        loaded = CliRunner().invoke(
+            cli, ["incidents", "load", str(later), "--source", "fgj", "--supersedes"]
+        )
+        assert loaded.exit_code == 0, loaded.stderr
+        assert loaded.stdout.splitlines()[:2] == [
+            "read 4  loaded 0  duplicates 4  quarantined 0",
+            "retired 1",
+        ]
         config.write_text(config.read_text().replace("release_*", "missing_*"))
         failed = run()
         assert failed.exit_code == 1
