@@ -29,6 +29,7 @@ from compstat.queries.accountability import AccountabilityQuery, accountability
 from compstat.queries.counts import CountsQuery, counts
 from compstat.queries.cube import cube
 from etl.incidents import load_incidents
+from etl.jobs import read_config
 from etl.territory import load_territory
 from tests.conftest import drop, fresh_engine
 
@@ -465,3 +466,11 @@ def test_retiring_takes_each_basis_off_its_own_quadrant(paths, tmp_path):
         ]
     finally:
         drop(engine)
+
+
+def test_the_example_config_names_the_demo_files(paths):
+    example = Path(__file__).resolve().parents[1] / "sources.example.toml"
+    env = {"COMPSTAT_DATA_DIR": str(paths["fgj"].parents[3])}
+    configs = {c.name: c for c in read_config(example, env)}
+    assert configs["ssp"].files() == [paths["ssp"]] and not configs["ssp"].cumulative
+    assert configs["fgj"].files() == [paths["fgj"]] and configs["fgj"].cumulative
