@@ -56,7 +56,7 @@ class SourceConfig:
 
     def files(self) -> list[Path]:
         """Return the files the path or glob names, in name order."""
-        if glob.has_magic(str(self.pattern)):
+        if any(mark in str(self.pattern) for mark in "*?["):
             return sorted(Path(p) for p in glob.glob(str(self.pattern)) if Path(p).is_file())
         return [self.pattern] if self.pattern.is_file() else []
 

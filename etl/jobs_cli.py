@@ -47,10 +47,13 @@ def run(config_path: str, fmt: str) -> None:
         sys.exit(1)
 
 
+_COUNTS = ("read", "loaded", "duplicates", "quarantined", "retired")
+
+
 def _table(rows: list[dict]) -> str:
     """Return the summary as aligned text, ``-`` where a file stored nothing."""
     shown = [
-        {k: "-" if v is None else f"{v:,}" if isinstance(v, int) else v for k, v in r.items()}
+        {k: "-" if v is None else f"{v:,}" if k in _COUNTS else v for k, v in r.items()}
         for r in rows
     ]
     return pd.DataFrame(shown).drop(columns=["error"]).to_string(index=False)
