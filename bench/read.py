@@ -52,7 +52,7 @@ JOIN category c ON c.id = i.category_id
 LEFT JOIN quadrant q ON q.id = m.quadrant_id
 LEFT JOIN sector s ON s.id = q.sector_id
 WHERE m.vintage_id = (SELECT id FROM territory_vintage WHERE name = :vintage)
-  AND i.occurred_date BETWEEN :first AND :last
+  AND i.occurred_date BETWEEN :first AND :last AND i.retired_run_id IS NULL
 GROUP BY 1, 2
 """
 RAW_TREND = """
@@ -63,6 +63,7 @@ JOIN category c ON c.id = i.category_id AND c.high_impact
 JOIN quadrant q ON q.id = m.quadrant_id
 JOIN sector s ON s.id = q.sector_id AND s.code = :sector
 WHERE m.vintage_id = (SELECT id FROM territory_vintage WHERE name = :vintage)
+  AND i.retired_run_id IS NULL
 GROUP BY 1 ORDER BY 1
 """
 

@@ -96,6 +96,11 @@ def _progress_bar(label: str):
     type=click.Path(dir_okay=False),
     help="Extra taxonomy CSV (offence or official-category rows); repeatable.",
 )
+@click.option(
+    "--supersedes",
+    is_flag=True,
+    help="PATH is a cumulative release: it replaces earlier ones for the days it covers.",
+)
 @FORMAT
 def incidents_load(
     path: str,
@@ -103,11 +108,12 @@ def incidents_load(
     encoding: str | None,
     accept_partial: bool,
     extra: tuple[str, ...],
+    supersedes: bool,
     fmt: str,
 ) -> None:
     """Load incident points from PATH (.csv, .csv.gz or .zip)."""
     try:
-        summary = _load_with_extra(path, source, encoding, accept_partial, extra)
+        summary = _load_with_extra(path, source, encoding, accept_partial, extra, supersedes)
     except CompstatError:
         raise
     except Exception as exc:  # never a traceback: one line naming the file, exit status 1
@@ -125,6 +131,8 @@ def incidents_load(
         f"quarantined {sum(data['quarantined'].values()):,}"
         + ("  (partial file)" if data["partial"] else "")
     )
+    if supersedes:
+        click.echo(f"retired {data['retired']:,}")
     for reason, n in data["quarantined"].items():
         click.echo(f"  quarantined {reason}: {n:,}")
     for offence, n in data["unknown_offences"].items():
@@ -134,7 +142,12 @@ def incidents_load(
 
 
 def _load_with_extra(
-    path: str, source: str, encoding: str | None, accept_partial: bool, extra: tuple[str, ...]
+    path: str,
+    source: str,
+    encoding: str | None,
+    accept_partial: bool,
+    extra: tuple[str, ...],
+    supersedes: bool = False,
 ):
     """Load with the extra taxonomy files in use, then drop them again."""
     taxonomy.set_extra(extra)
@@ -151,6 +164,7 @@ def _load_with_extra(
             _progress_bar(source),
             encoding=encoding,
             accept_partial=accept_partial,
+            supersedes=supersedes,
         )
     finally:
         taxonomy.set_extra(())
@@ -220,10 +234,24 @@ def _echo_reconciliation(report: Reconciliation) -> None:
     help="Any format of the export registry (compstat.exports).",
 )
 @click.option("--output", "-o", help="File (default stdout); its directory must exist.")
-def counts(level, vintage, period, start, end, categories, basis, zeros, fmt, output) -> None:
+@click.option(
+    "--as-of-run",
+    "as_of_run",
+    type=click.IntRange(min=1),
+    help="Count what was known after load run N, from the raw incidents (slower).",
+)
+def counts(level, vintage, period, start, end, categories, basis, zeros, fmt, output, as_of_run):
     """Print incident counts rolled up by LEVEL and PERIOD, in long form."""
     query = counts_query.CountsQuery(
-        vintage, level, period, _day(start), _day(end), tuple(categories), basis, zeros=zeros
+        vintage,
+        level,
+        period,
+        _day(start),
+        _day(end),
+        tuple(categories),
+        basis,
+        zeros=zeros,
+        as_of_run=as_of_run,
     )
     if output:
         _check_output(output)

@@ -5,6 +5,8 @@ its placed incidents with :class:`DailyCounter`, streams the counts into a
 transaction-local delta table with :func:`queue_counts`, and calls :func:`merge`
 once before it commits. ``daily_count`` keeps one row per (vintage, day, quadrant,
 category) under a unique key, so a day counted by two slices or two loads adds up.
+A cumulative release that retires stored incidents takes them out the same way, as
+negative deltas (:func:`queue_retired`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,35 @@ ON CONFLICT ON CONSTRAINT daily_count_key DO UPDATE
 SET n_recorded = d.n_recorded + excluded.n_recorded,
     n_spatial = d.n_spatial + excluded.n_spatial,
     n_source = d.n_source + excluded.n_source
+"""
+
+# The retired incidents' counts, negated: for each vintage the distinct quadrants of
+# the three bases, each counted on the bases that chose it (as migration 0006 rebuilt
+# the table from the same view).
+_RETIRED = f"""
+INSERT INTO {DELTA} ({", ".join(COLUMNS)})
+SELECT m.vintage_id, i.occurred_date, q.quadrant_id, i.category_id,
+       -sum((q.quadrant_id IS NOT DISTINCT FROM m.quadrant_id)::integer),
+       -sum((q.quadrant_id IS NOT DISTINCT FROM m.spatial_quadrant_id)::integer),
+       -sum((q.quadrant_id IS NOT DISTINCT FROM m.source_quadrant_id)::integer)
+FROM incident i
+JOIN assignment_with_method m ON m.incident_id = i.id
+CROSS JOIN LATERAL (
+    SELECT DISTINCT x AS quadrant_id
+    FROM unnest(ARRAY[m.quadrant_id, m.spatial_quadrant_id, m.source_quadrant_id]) AS x
+) q
+WHERE i.retired_run_id = :run AND i.source_id = :source
+GROUP BY 1, 2, 3, 4
+"""
+# A key whose counts all went to zero is removed, so the table holds what a fresh
+# load of the live incidents would have written.
+_DROP_ZEROS = f"""
+DELETE FROM daily_count d USING (SELECT DISTINCT vintage_id, day, quadrant_id, category_id
+                                 FROM {DELTA} WHERE n_recorded < 0 OR n_spatial < 0
+                                 OR n_source < 0) x
+WHERE d.vintage_id = x.vintage_id AND d.day = x.day AND d.category_id = x.category_id
+  AND d.quadrant_id IS NOT DISTINCT FROM x.quadrant_id
+  AND d.n_recorded = 0 AND d.n_spatial = 0 AND d.n_source = 0
 """
 
 
@@ -122,8 +153,24 @@ def queue_counts(queue: bulk.CopyQueue, counter: DailyCounter) -> None:
     queue.submit(DELTA, COLUMNS, counter.fields)
 
 
-def merge(conn: Connection) -> None:
-    """Add the delta table's counts to ``daily_count`` and refresh its statistics."""
+def queue_retired(conn: Connection, source_id: int, run_id: int) -> None:
+    """Write negative deltas for the incidents of a source that run ``run_id`` retired.
+
+    Call after the run has set their ``retired_run_id`` and before :func:`merge`, in
+    the same transaction. Each retired incident is taken off its day, category and,
+    in every vintage it was placed in, the quadrant of each basis.
+    """
+    conn.execute(text(_RETIRED), {"run": run_id, "source": source_id})
+
+
+def merge(conn: Connection, drop_zeros: bool = False) -> None:
+    """Add the delta table's counts to ``daily_count`` and refresh its statistics.
+
+    With ``drop_zeros`` (after :func:`queue_retired`), keys whose counts the negative
+    deltas brought to zero on every basis are deleted.
+    """
     conn.execute(text(_MERGE))
+    if drop_zeros:
+        conn.execute(text(_DROP_ZEROS))
     conn.execute(text(f"TRUNCATE {DELTA}"))
     conn.execute(text("ANALYZE daily_count"))

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from compstat import bulk, pgcopy
 from compstat.db import transaction
 from compstat.errors import DatabaseUnavailableError, InputFileError, InvalidQueryError
-from etl import counts, placement, runs
+from etl import counts, placement, releases, runs
 from etl.catalog import OffenceCatalog, OfficialCatalog
 from etl.csvstream import Chunk, Reject, StreamState, read_ahead, stream_csv
 from etl.keys import KeyCounts, OccurrenceKeys, first_unseen
@@ -48,6 +48,9 @@ class LoadSummary:
     notes: list[str] = field(default_factory=list)
     run_id: int | None = None
     partial: bool = False
+    retired: int = 0
+    #: The same file was loaded before: nothing was read or stored.
+    skipped: bool = False
 
     def as_json(self) -> dict:
         """Return the output contract of ``incidents load --format json``."""
@@ -60,6 +63,7 @@ class LoadSummary:
             "notes": self.notes,
             "run_id": self.run_id,
             "partial": self.partial,
+            "retired": self.retired,
         }
 
 
@@ -69,7 +73,7 @@ class KnownKeys:
     def __init__(self, conn: Connection, source_id: int) -> None:
         query = (
             "SELECT string_agg(int8send(source_key), ''::bytea) FROM incident "
-            "WHERE source_id = :source GROUP BY load_run_id"
+            "WHERE source_id = :source AND retired_run_id IS NULL GROUP BY load_run_id"
         )
         self.known = KeyCounts(bulk.fetch_packed_bigints(conn, query, {"source": source_id}))
 
@@ -114,6 +118,8 @@ class IncidentLoad:
         self.occurrence_keys = OccurrenceKeys()
         self.row_counts: Counter[str] = Counter()
         self.unplaced: list[Unplaced] = []
+        #: Set for a superseding (cumulative) release: see :mod:`etl.releases`.
+        self.release: releases.ReleaseKeys | None = None
 
     def add_chunk(self, chunk: Chunk, checked: Checked) -> None:
         """Deduplicate and store one chunk, whose rows :func:`read_records` checked."""
@@ -123,6 +129,8 @@ class IncidentLoad:
         self.summary.read += len(chunk.lines) + len(chunk.rejects)
         if not self.spec.row_id:
             records.key = self.occurrence_keys(records.key)
+        if self.release is not None:
+            self.release.add(records.key, records.day)
         fresh = self.keys.fresh(records.key)
         self.summary.duplicates += int((~fresh).sum())
         self._store(records.take(np.flatnonzero(fresh)))
@@ -209,11 +217,16 @@ class IncidentLoad:
         s.unknown_offences = self.catalog.unknown
         s.notes = list(state.notes) + _row_notes(self.row_counts, self.officials.unknown)
         s.partial = state.partial
+        if self.release is not None and state.partial:
+            s.notes.append("a partial file retires nothing: it does not carry the whole release")
+        elif self.release is not None:
+            s.retired = self.release.retire(self.conn, self.source_id, self.run_id)
+            s.notes.append(self.release.note(s.retired))
         totals = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
         last_id = self.next_id - 1 if s.loaded else None
         runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id, state.partial)
-        counts.merge(self.conn)
+        counts.merge(self.conn, drop_zeros=s.retired > 0)
         return s
 
 
@@ -309,6 +322,7 @@ def load_incidents(
     *,
     encoding: str | None = None,
     accept_partial: bool = False,
+    supersedes: bool = False,
 ) -> LoadSummary:
     """Load an incident file of ``source`` (``ssp`` or ``fgj``) in one transaction.
 
@@ -326,6 +340,10 @@ def load_incidents(
     accept_partial : bool
         Load what a compressed file cut short holds (the run is marked partial)
         instead of refusing it.
+    supersedes : bool
+        The file is a cumulative release that replaces the earlier ones for the days
+        it covers: stored rows it no longer carries are retired (:mod:`etl.releases`).
+        A partial file retires nothing.
 
     Raises
     ------
@@ -340,7 +358,7 @@ def load_incidents(
     path = Path(path)
     state = StreamState(encoding=encoding, accept_partial=accept_partial)
     try:
-        return _load(engine, path, SOURCES[source], state, progress)
+        return _load(engine, path, SOURCES[source], state, progress, supersedes)
     except (DBAPIError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
         if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
             raise
@@ -363,6 +381,7 @@ def _load(
     spec: SourceSpec,
     state: StreamState,
     progress: Callable[[int], None] | None,
+    supersedes: bool,
 ) -> LoadSummary:
     sha = _sha256(path)
     with transaction(engine) as conn:
@@ -371,7 +390,7 @@ def _load(
         if previous is not None:
             run, read = previous
             note = f"identical file already loaded by run {run}"
-            return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note])
+            return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note], skipped=True)
         source_id, _ = _source_row(conn, spec.code)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
         counts.open_delta(conn)
@@ -384,6 +403,7 @@ def _load(
         with grids, bulk.CopyQueue(conn) as queue, closing(chunks):
             vintages = grids.submit(_prepared_vintages, engine)
             load = IncidentLoad(conn, spec, path, run_id, queue, vintages)
+            load.release = releases.ReleaseKeys() if supersedes else None
             for chunk, checked in chunks:
                 load.add_chunk(chunk, checked)
                 if progress:

@@ -95,7 +95,10 @@ def vintage_units(conn: Connection, vintage: str) -> dict[str, list[str]]:
 def data_period(conn: Connection) -> tuple[date, date]:
     """Return the first and last day of the loaded incidents (a fixed year when none)."""
     first, last = conn.execute(
-        text("SELECT min(occurred_date), max(occurred_date) FROM incident")
+        text(
+            "SELECT min(occurred_date), max(occurred_date) FROM incident "
+            "WHERE retired_run_id IS NULL"
+        )
     ).one()
     return (first, last) if first else FALLBACK_PERIOD
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from compstat import bulk
 from compstat.db import transaction
 from compstat.errors import InputFileError, InvalidQueryError
-from etl import counts, placement, runs
+from etl import counts, placement, releases, runs
 from geo import territory as geo_territory
 from geo.crosswalk import crosswalk
 
@@ -105,13 +105,15 @@ def _store_crosswalks(conn: Connection, vintage_id: int, quadrants: gpd.GeoDataF
 def _stored_incidents(conn: Connection) -> pd.DataFrame:
     query = (
         "SELECT i.id, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.recorded_quadrant, "
-        "s.recorded_vintage, i.category_id, i.occurred_date FROM incident i "
+        "s.recorded_vintage, i.category_id, i.occurred_date, "
+        "(i.retired_run_id IS NULL)::integer AS live FROM incident i "
         "JOIN source s ON s.id = i.source_id ORDER BY i.id"
     )
     raw = bulk.copy_out_text(conn, query)
     types = {"id": pa.int64(), "lon": pa.float64(), "lat": pa.float64(),
              "recorded_quadrant": pa.string(), "recorded_vintage": pa.string(),
-             "category_id": pa.int16(), "occurred_date": pa.date32()}  # fmt: skip
+             "category_id": pa.int16(), "occurred_date": pa.date32(),
+             "live": pa.int8()}  # fmt: skip
     table = pacsv.read_csv(
         io.BytesIO(raw), convert_options=pacsv.ConvertOptions(column_types=types)
     )
@@ -131,7 +133,11 @@ def place_stored_incidents(conn: Connection, vintage_id: int) -> int:
     placed = placement.place([vintage], lon, lat, recorded, vintage.name, own=mine)
     counter = counts.DailyCounter()
     days = frame["occurred_date"].to_numpy().astype("datetime64[D]")
-    counter.add(placed, frame["category_id"].to_numpy(np.int16), days)
+    # retired incidents are placed (for the counts as of earlier runs) but not counted
+    live = frame["live"].to_numpy().astype(bool)
+    counter.add(
+        releases.live_only(placed, live), frame["category_id"].to_numpy(np.int16)[live], days[live]
+    )
     counts.open_delta(conn)
     with bulk.CopyQueue(conn) as queue:
         placement.queue_assignments(queue, frame["id"].to_numpy(np.int64), placed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from compstat.errors import InvalidQueryError, NotFoundError
 from compstat.groups import group
+from compstat.queries import as_of_run
 from compstat.taxonomy import categories as taxonomy_categories
 
 LEVELS = ("quadrant", "sector", "region", "zone", "city")
@@ -73,6 +74,9 @@ class CountsQuery:
         vintages without recorded quadrants).
     zeros : bool
         Whether to list every unit x period x category, zeros included.
+    as_of_run : int or None
+        Count what was known after that load run, from the raw tables
+        (:mod:`compstat.queries.as_of_run`), instead of ``daily_count``.
 
     Raises
     ------
@@ -89,6 +93,7 @@ class CountsQuery:
     categories: tuple[str, ...] = field(default_factory=tuple)
     basis: str = "recorded"
     zeros: bool = False
+    as_of_run: int | None = None
 
     def __post_init__(self) -> None:
         for name, allowed in (("level", LEVELS), ("period", PERIODS), ("basis", BASES)):
@@ -138,7 +143,7 @@ _COUNTED_CTE = """
         SELECT {unit_id} AS unit_id, {unit_name} AS unit_name,
                date_trunc(:period, dc.day)::date AS first_day,
                w.category, sum(dc.n_{basis})::bigint AS count
-        FROM daily_count dc
+        FROM {counts_table} dc
         JOIN territory_vintage v ON v.id = dc.vintage_id
         JOIN category c ON c.id = dc.category_id
         JOIN wanted w ON w.member = c.code
@@ -192,7 +197,11 @@ def _units_cte(level: str) -> str:
 def _sql(q: CountsQuery) -> str:
     unit_id, unit_name = _unit_sql(q.level)
     wanted = _WANTED_CTE if q.categories else _EVERY_CATEGORY_CTE
-    ctes = [wanted, _COUNTED_CTE.format(unit_id=unit_id, unit_name=unit_name, basis=q.basis)]
+    table = "daily_count" if q.as_of_run is None else f"({as_of_run.counts_relation(q.basis)})"
+    counted = _COUNTED_CTE.format(
+        unit_id=unit_id, unit_name=unit_name, basis=q.basis, counts_table=table
+    )
+    ctes = [wanted, counted]
     if q.zeros:
         ctes.append(_units_cte(q.level))
     return "WITH " + ",".join(ctes) + (_GRID if q.zeros else _NON_ZERO)
@@ -230,16 +239,10 @@ def _read_spans(conn: Connection) -> list[tuple[date, date]]:
     rows = conn.execute(
         text(
             "SELECT min(occurred_date), max(occurred_date) FROM incident "
-            "GROUP BY source_id ORDER BY 1"
+            "WHERE retired_run_id IS NULL GROUP BY source_id ORDER BY 1"
         )
     ).all()
-    merged: list[tuple[date, date]] = []
-    for first, last in rows:
-        if merged and first <= merged[-1][1] + timedelta(days=1):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-        else:
-            merged.append((first, last))
-    return merged
+    return as_of_run.merge_spans(rows)
 
 
 def counts(conn: Connection, q: CountsQuery) -> pd.DataFrame:
@@ -252,7 +255,11 @@ def counts(conn: Connection, q: CountsQuery) -> pd.DataFrame:
     """
     if not vintage_exists(conn, q.vintage):
         raise NotFoundError(f"vintage {q.vintage!r} is not loaded")
-    spans = data_spans(conn)
+    if q.as_of_run is None:
+        spans = data_spans(conn)
+    else:
+        as_of_run.check_run(conn, q.as_of_run)
+        spans = as_of_run.spans(conn, q.as_of_run)
     codes, members = _wanted(q.categories)
     params = {
         "period": q.period,
@@ -262,6 +269,7 @@ def counts(conn: Connection, q: CountsQuery) -> pd.DataFrame:
         "end": q.end,
         "codes": codes,
         "members": members,
+        "as_of_run": q.as_of_run,
     }
     if q.zeros:
         grid = _grid_range(q, spans)

@@ -75,6 +75,7 @@ _SPANS = """
 SELECT s.code, s.name, s.high_impact_only, min(i.occurred_date) AS first,
        max(i.occurred_date) AS last
 FROM source s JOIN incident i ON i.source_id = s.id
+WHERE i.retired_run_id IS NULL
 GROUP BY s.id ORDER BY min(i.occurred_date)
 """
 

@@ -17,7 +17,7 @@ def ssp_monthly(conn: Connection) -> pd.DataFrame:
             "o.reported AS category, date_trunc('month', i.occurred_date)::date AS month, "
             "count(*) AS count FROM incident i "
             "JOIN source s ON s.id = i.source_id AND s.code = 'ssp' "
-            "JOIN offence o ON o.id = i.offence_id GROUP BY 1, 2, 3"
+            "JOIN offence o ON o.id = i.offence_id WHERE i.retired_run_id IS NULL GROUP BY 1, 2, 3"
         ),
         {"unspecified": UNSPECIFIED},
     ).all()

@@ -51,6 +51,7 @@ def incident_totals(conn: Connection) -> list[dict]:
              "(SELECT count(*) FROM quarantine x WHERE x.source_id = s.id) AS quarantined, "
              "min(i.occurred_date) AS first, max(i.occurred_date) AS last "
              "FROM source s LEFT JOIN incident i ON i.source_id = s.id "
+             "AND i.retired_run_id IS NULL "
              "GROUP BY s.id ORDER BY s.id")
     ).mappings().all()  # fmt: skip
     return [dict(r) for r in rows]
