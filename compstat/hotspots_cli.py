@@ -35,6 +35,7 @@ def hotspots() -> None:
 @click.option("--group", default="alto_impacto", show_default=True)
 @click.option("--assignment", "basis", type=click.Choice(hs.BASES), default="recorded")
 @click.option("--measure", type=click.Choice(hs.MEASURES), default="count", show_default=True)
+@click.option("--gi-measure", type=click.Choice(hs.MEASURES), default="density", show_default=True)
 @click.option("--permutations", type=int, default=999, show_default=True)
 @click.option("--seed", type=int, default=12345, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["geojson", "csv"]), default="geojson")
@@ -49,6 +50,7 @@ def map_layer(
     group,
     basis,
     measure,
+    gi_measure,
     permutations,
     seed,
     fmt,
@@ -65,6 +67,7 @@ def map_layer(
         group=group,
         basis=basis,
         measure=measure,
+        gi_measure=gi_measure,
         permutations=permutations,
         seed=seed,
     )
@@ -89,8 +92,8 @@ def map_layer(
     "--methods",
     "methods",
     multiple=True,
-    type=click.Choice([*ev.METHODS, "all"]),
-    help="Method (repeatable; default all).",
+    type=click.Choice([*ev.ALL_METHODS, "all"]),
+    help="Method (repeatable; default all forecasts; hindsight is the ceiling).",
 )
 @click.option("--test-days", type=int, default=28, show_default=True)
 @click.option("--train-days", type=int, default=365, show_default=True)

@@ -23,6 +23,9 @@ cell's centre). Incidents are the located ones inside the vintage's quadrants
     cell counts over up to four years, each incident weighted by ``0.5 ** (age /
     half_life)``, smoothed with a quartic kernel, plus ``borrow`` times the same
     surface of all offences (each surface as shares of its total).
+``hindsight``
+    not a forecast: the test window's own counts, the best any selection could do
+    (its PEI is 1 by definition). Shown as the ceiling; never a default.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from geo.grid import OUTSIDE, to_metric
 from geo.kde import density
 
 METHODS = ("grid", "quadrant", "kde", "gistar", "emerging", "blend")
+#: The forecasts and the hindsight ceiling.
+ALL_METHODS = (*METHODS, "hindsight")
 #: The method the map shows by default, chosen from the 2023 evaluation (docs/hotspots.md).
 DEFAULT_METHOD = "blend"
 BASELINE = "grid"
@@ -103,7 +108,7 @@ class EvaluationQuery:
 
     def __post_init__(self) -> None:
         for method in self.methods:
-            cubes.check_choice("method", method, METHODS)
+            cubes.check_choice("method", method, ALL_METHODS)
         for basket in self.baskets:
             group(basket)
         if not 0 < self.coverage <= 1:
@@ -275,6 +280,10 @@ def _blend(data: StudyData, mask, origin: int, q: EvaluationQuery, broad) -> np.
     return own + q.borrow * blend_surface(data, broad, origin, q)
 
 
+def _hindsight(data: StudyData, mask, origin: int, q: EvaluationQuery, broad) -> np.ndarray:
+    return _window_cells(data, mask, origin, origin + q.test_days - 1)
+
+
 FORECASTS: dict[str, Method] = {
     "grid": _grid,
     "quadrant": _quadrant,
@@ -282,6 +291,7 @@ FORECASTS: dict[str, Method] = {
     "gistar": _gistar,
     "emerging": _emerging,
     "blend": _blend,
+    "hindsight": _hindsight,
 }
 
 

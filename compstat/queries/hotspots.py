@@ -102,9 +102,13 @@ class HotspotQuery:
     basis : str
         One of :data:`BASES`.
     measure : str
-        What Gi* is computed on and the map shades: ``count``, ``rate`` or ``density``.
+        What the map shades: ``count``, ``rate`` or ``density``.
+    gi_measure : str
+        What Gi* is computed on (default ``density``: on raw counts, large quadrants
+        look hot by their size alone).
     permutations, seed : int
-        Gi* conditional permutations and their seed.
+        Gi* conditional permutations and their seed; 0 permutations means analytic
+        p-values.
     emerging_weeks : int
         Weeks (ending with the window's last complete week) for emerging hot spots.
     """
@@ -118,6 +122,7 @@ class HotspotQuery:
     group: str = "alto_impacto"
     basis: str = "recorded"
     measure: str = "count"
+    gi_measure: str = "density"
     permutations: int = 999
     seed: int = 12345
     emerging_weeks: int = 12
@@ -127,6 +132,7 @@ class HotspotQuery:
         cubes.check_choice("basis", self.basis, BASES)
         cubes.check_choice("window", self.window, WINDOWS)
         cubes.check_choice("measure", self.measure, MEASURES)
+        cubes.check_choice("Gi* measure", self.gi_measure, MEASURES)
         if self.window == "custom" and (self.start is None or self.end is None):
             raise InvalidQueryError("a custom window needs --from and --to")
         if self.start and self.end and self.start > self.end:
@@ -200,7 +206,7 @@ def compute_layer(conn: Connection, q: HotspotQuery) -> HotspotLayer:
     notes = _notes({"current": window, **comparisons}, c, g)
     rows = _base_rows(q, frame, window, counts)
     weights = level_weights(conn, q.vintage, q.level, frame["unit_id"].tolist())
-    rows = rows.assign(**_gi_columns(rows[_MEASURE_COLUMN[q.measure]].to_numpy(), weights, q))
+    rows = rows.assign(**_gi_columns(rows[_MEASURE_COLUMN[q.gi_measure]].to_numpy(), weights, q))
     span = emerging_span(window, q.emerging_weeks)
     rows["emerging"] = _emerging_column(c, frame, q, g, weights, span)
     return HotspotLayer(
@@ -272,7 +278,7 @@ def _base_rows(
 
 
 def _gi_columns(values: np.ndarray, weights, q: HotspotQuery) -> dict[str, np.ndarray]:
-    """Return Gi* z, pseudo p-value (analytic without permutations) and bin per unit.
+    """Return Gi* z-score, p-value (pseudo, or analytic without permutations) and bin per unit.
 
     Units without a value (no population for a rate) count as 0; a window without
     data gets no Gi* at all (NaN z and p, bin 0).
@@ -282,8 +288,7 @@ def _gi_columns(values: np.ndarray, weights, q: HotspotQuery) -> dict[str, np.nd
         return {"gi_z": np.full(n, np.nan), "gi_p": np.full(n, np.nan), "gi_bin": np.zeros(n, int)}
     result = gi_star(np.nan_to_num(values), weights, permutations=q.permutations, seed=q.seed)
     p = result.p_sim if result.p_sim is not None else result.p_norm
-    z = result.z_sim if result.z_sim is not None else result.z
-    return {"gi_z": np.round(z, 3), "gi_p": np.round(p, 4), "gi_bin": result.bins("fdr")}
+    return {"gi_z": np.round(result.z, 3), "gi_p": np.round(p, 4), "gi_bin": result.bins("fdr")}
 
 
 def emerging_span(window: win.Window, weeks: int) -> win.Window:
