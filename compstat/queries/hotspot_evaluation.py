@@ -21,8 +21,10 @@ cell's centre). Incidents are the located ones inside the vintage's quadrants
     emerging hot spot category over the last 52 weeks, then mean weekly Gi* z.
 ``blend``
     cell counts over up to four years, each incident weighted by ``0.5 ** (age /
-    half_life)``, smoothed with a quartic kernel, plus ``borrow`` times the same
-    surface of all offences (each surface as shares of its total).
+    half_life)`` (half-life 365 days), plus ``borrow`` (0.5) times the same surface of
+    all offences, each surface as shares of its total; ``blend_bandwidth`` > 0 also
+    smooths both with a quartic kernel (off by default: it lowered the PAI, see
+    ``docs/hotspots.md``).
 ``hindsight``
     not a forecast: the test window's own counts, the best any selection could do
     (its PEI is 1 by definition). Shown as the ceiling; never a default.
@@ -102,7 +104,7 @@ class EvaluationQuery:
     bandwidth: float = 250.0
     history_days: int = 4 * 365
     half_life: float = 365.0
-    blend_bandwidth: float = 250.0
+    blend_bandwidth: float = 0.0
     borrow: float = 0.5
     emerging_weeks: int = 52
 
