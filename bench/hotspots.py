@@ -3,9 +3,10 @@
 For 28-day windows at quadrant level of vintage 2023 (FGJ 2019-2023 loaded), on one
 read-only connection with the count cube warm:
 
-* ``map_layer``: the first map of a window, as GeoJSON (numbers computed, not cached:
-  counts, changes, Gi* with 999 permutations, emerging hot spots; shapes simplified once
-  per data version), with its payload in bytes;
+* ``map_layer``: the first map of a window (:func:`compstat.queries.hotspots.map_payload`:
+  numbers computed, not cached: counts, changes, Gi* with 999 permutations, emerging hot
+  spots; shapes simplified once per data version), with its payload in bytes, and the
+  bytes of the same layer downloaded as one GeoJSON (``download_bytes``);
 * ``window_switch``: another window's numbers only (JSON, no shapes), with its bytes;
 * ``gi_star_999``: Gi* with 999 permutations over the 847 quadrant densities;
 * ``kde``: the 28 days' incident points read and their 250 m quartic surface on the
@@ -77,7 +78,7 @@ def _query(as_of: date, **kwargs) -> hs.HotspotQuery:
 
 def map_page(conn: Connection, as_of: date) -> int:
     """Return the bytes of a first map of the 28 days to ``as_of`` (numbers computed fresh)."""
-    return len(json.dumps(hs.layer_geojson(conn, _query(as_of))).encode())
+    return len(json.dumps(hs.map_payload(conn, _query(as_of))).encode())
 
 
 def window_switch(conn: Connection, as_of: date) -> int:
@@ -126,6 +127,8 @@ def measure(engine: Engine) -> dict:
         first, switches, surfaces = AS_OF[:6], AS_OF[6:12], AS_OF[12:]
         runs = [_timed(lambda d=d: map_page(conn, d)) for d in first[: REPEAT["map_layer"]]]
         out["map_layer"] = {**_summary([t for t, _ in runs]), "bytes": runs[-1][1]}
+        download = hs.layer_geojson(conn, _query(first[0]))
+        out["map_layer"]["download_bytes"] = len(json.dumps(download).encode())
         runs = [_timed(lambda d=d: window_switch(conn, d)) for d in switches]
         out["window_switch"] = {**_summary([t for t, _ in runs]), "bytes": runs[-1][1]}
         layer = hs.layer(conn, _query(AS_OF[0]))

@@ -148,13 +148,16 @@ def test_layer_geojson_and_values_carry_the_same_numbers(territory_db, planted):
     query = hs.HotspotQuery("2016", as_of=AS_OF, level="sector")
     with territory_db.connect() as conn:
         collection = hs.layer_geojson(conn, query)
-        values = hs.layer_values(conn, query)
+        payload = hs.map_payload(conn, query)
     features = collection["features"]
     assert len(features) == 72 and all(f["geometry"]["type"] for f in features)
     by_unit = {f["properties"]["unit_id"]: f["properties"]["count"] for f in features}
-    assert by_unit == {u: v["count"] for u, v in values["units"].items()}
-    assert values["window"] == {"start": "2015-06-01", "end": "2015-06-28"}
-    json.dumps(collection)
+    values = dict(zip(payload["unit_ids"], payload["columns"]["count"], strict=True))
+    assert by_unit == values and sum(values.values()) > 0
+    assert payload["window"] == {"start": "2015-06-01", "end": "2015-06-28"}
+    shapes = [f["properties"]["unit_id"] for f in payload["shapes"]["features"]]
+    assert shapes == payload["unit_ids"]
+    assert len(json.dumps(payload)) < len(json.dumps(collection))
 
 
 def run_cli(engine, monkeypatch, *args: str):
@@ -250,7 +253,9 @@ def test_forecast_helpers_known_answers():
     area = np.array([0, 0, 1, 2, -1])
     day = np.array([99, 80, 99, 50, 99])
     assert_allclose(recent_counts(area, day, 100, 30, 3), [2, 1, 0])
-    assert_allclose(decayed_counts(area, day, 100, 60, 20, 3), [0.5**0.05 + 0.5, 0.5**0.05, 0.5**2.5])
+    assert_allclose(
+        decayed_counts(area, day, 100, 60, 20, 3), [0.5**0.05 + 0.5, 0.5**0.05, 0.5**2.5]
+    )
     order = emerging_scores(
         np.array(["no_pattern", "persistent_hot_spot", "new_hot_spot", "persistent_cold_spot"]),
         np.array([5.0, 1.0, 2.0, -3.0]),

@@ -53,7 +53,7 @@ from compstat.stats.forecast import (
     share,
 )
 from compstat.stats.getis_ord import gi_star
-from geo.grid import OUTSIDE, to_metric
+from geo.grid import OUTSIDE
 from geo.kde import density
 
 METHODS = ("grid", "quadrant", "kde", "gistar", "emerging", "blend")
@@ -186,21 +186,19 @@ def load_study(conn: Connection, q: EvaluationQuery) -> StudyData:
     shapes = hs.polygons(conn, q.vintage, "quadrant").set_index("unit_id").loc[quadrants["unit_id"]]
     metric = shapes.geometry.to_crs(32614)
     weights = hs.level_weights(conn, q.vintage, "quadrant", quadrants["unit_id"].tolist())
-    points = hs.incident_points(
-        conn, q.vintage, q.first_training_day(), q.end, list(c.category_ids.values())
-    )
-    x, y = to_metric(points["lon"].to_numpy(), points["lat"].to_numpy())
-    xy = np.column_stack([x, y])
+    points = hs.incident_points(conn, q.vintage)
+    lo, hi = np.searchsorted(points.day, [_day(q.first_training_day()), _day(q.end) + 1])
+    xy = np.column_stack([points.x[lo:hi], points.y[lo:hi]])
     return StudyData(
         centres=grid.centres,
         cell_quadrant=_containing(metric.values, grid.centres),
         quadrant_area=quadrants["area_km2"].to_numpy(float),
         weights=weights,
         xy=xy,
-        cell=grid.cell_index(x, y),
+        cell=grid.cell_index(xy[:, 0], xy[:, 1]),
         quadrant=_containing(metric.values, xy),
-        day=points["day"].to_numpy(np.int64),
-        category=points["category"].to_numpy(),
+        day=points.day[lo:hi].astype(np.int64),
+        category=points.category[lo:hi],
         category_ids=dict(c.category_ids),
     )
 

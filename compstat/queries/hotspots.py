@@ -14,6 +14,7 @@ quartic kernel density of the window's incident points on a metric grid.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -21,9 +22,12 @@ from datetime import date, timedelta
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import shapely
 from sqlalchemy import Connection, text
 
+from compstat import bulk
 from compstat import windows as win
 from compstat.errors import InvalidQueryError
 from compstat.groups import Group, group
@@ -42,15 +46,10 @@ WINDOWS = win.KINDS
 MEASURES = ("count", "rate", "density")
 #: Table holding each level's polygons (identifiers are never taken from user input).
 _TABLES = {"zone": "zone", "region": "region", "sector": "sector", "quadrant": "quadrant"}
-#: Assignment column of each basis in ``assignment_with_method``.
-BASIS_COLUMNS = {
-    "recorded": "quadrant_id",
-    "spatial": "spatial_quadrant_id",
-    "source": "source_quadrant_id",
-}
-#: Simplification tolerance in degrees (about 20 m in Mexico City) and GeoJSON decimals.
+#: Simplification tolerance in degrees (about 20 m in Mexico City) and GeoJSON decimals
+#: (4: about 11 m).
 SIMPLIFY_DEGREES = 0.0002
-GEOJSON_DECIMALS = 5
+GEOJSON_DECIMALS = 4
 #: Columns of the layer table, the CSV contract of ``compstat hotspots map``.
 COLUMNS = [
     "vintage",
@@ -80,6 +79,10 @@ COLUMNS = [
     "population",
     "area_km2",
 ]
+#: Columns that depend only on the unit and the query, not on the numbers.
+STATIC_COLUMNS = ["vintage", "level", "unit_id", "unit_name", "parent_id", "group", "window"]
+#: Columns fixed per unit whatever the window (sent once with the shapes).
+STATIC_COLUMNS += ["population", "area_km2", "start", "end"]
 
 
 @dataclass(frozen=True)
@@ -199,16 +202,19 @@ def compute_layer(conn: Connection, q: HotspotQuery) -> HotspotLayer:
     c = cubes.cube(conn, q.vintage)
     window = resolve_window(q, c)
     q = replace(q, as_of=window.end)
-    frame = cubes.units(c, q.level)
+    frame = level_units(conn, c, q.level)
+    counter = UnitCounter(c, frame, q.level, q.basis, g)
     comparisons = {"previous": win.previous_period(window), "year_ago": win.year_ago(window)}
-    counts = {"count": unit_counts(c, frame, q.level, q.basis, window, g)}
-    counts |= {k: unit_counts(c, frame, q.level, q.basis, w, g) for k, w in comparisons.items()}
+    counts = {"count": counter(window)} | {k: counter(w) for k, w in comparisons.items()}
     notes = _notes({"current": window, **comparisons}, c, g)
     rows = _base_rows(q, frame, window, counts)
     weights = level_weights(conn, q.vintage, q.level, frame["unit_id"].tolist())
     rows = rows.assign(**_gi_columns(rows[_MEASURE_COLUMN[q.gi_measure]].to_numpy(), weights, q))
     span = emerging_span(window, q.emerging_weeks)
-    rows["emerging"] = _emerging_column(c, frame, q, g, weights, span)
+    key = ("hotspot_emerging", q.vintage, q.level, q.basis, q.group, span)
+    rows["emerging"] = cubes.cached_table(
+        conn, key, lambda: _emerging_column(counter, len(frame), weights, span)
+    )
     return HotspotLayer(
         query=q,
         window=window,
@@ -223,15 +229,41 @@ def compute_layer(conn: Connection, q: HotspotQuery) -> HotspotLayer:
 _MEASURE_COLUMN = {"count": "count", "rate": "rate_per_100k", "density": "density_km2"}
 
 
+def level_units(conn: Connection, c: cubes.Cube, level: str) -> pd.DataFrame:
+    """Return :func:`compstat.queries.cube.units` of the level, cached per data version."""
+    return cubes.cached_table(
+        conn, ("hotspot_units", c.vintage, level), lambda: cubes.units(c, level)
+    )
+
+
+class UnitCounter:
+    """Counts a group's incidents per unit of a level in any window, from the cube.
+
+    Uses the weekly table's own functions, so the numbers are the weekly table's.
+    """
+
+    def __init__(
+        self, c: cubes.Cube, frame: pd.DataFrame, level: str, basis: str, g: Group
+    ) -> None:
+        self.cube, self.basis, self.group, self.units = c, basis, g, len(frame)
+        self.lookup = acc.slot_lookup(c, frame, level, outside=False)
+        self.matrix = acc.group_matrix(c, [g])
+
+    def __call__(self, window: win.Window) -> np.ndarray:
+        """Return incidents per unit in ``window``; NaN everywhere when data do not cover it."""
+        if acc.coverage(self.cube, window, [self.group])[0]:
+            return np.full(self.units, np.nan)
+        counts = acc.window_counts(
+            self.cube, self.basis, window, self.lookup, self.units, self.matrix
+        )
+        return counts[:, 0]
+
+
 def unit_counts(
     c: cubes.Cube, frame: pd.DataFrame, level: str, basis: str, window: win.Window, g: Group
 ) -> np.ndarray:
     """Return the group's incidents per unit of ``frame`` in ``window`` (NaN: not covered)."""
-    lookup = acc.slot_lookup(c, frame, level, outside=False)
-    matrix = acc.group_matrix(c, [g])
-    values = acc.window_counts(c, basis, window, lookup, len(frame), matrix)[:, 0]
-    missing = acc.coverage(c, window, [g])[0]
-    return np.full(len(frame), np.nan) if missing else values
+    return UnitCounter(c, frame, level, basis, g)(window)
 
 
 def _notes(periods: dict[str, win.Window], c: cubes.Cube, g: Group) -> list[dict]:
@@ -297,24 +329,17 @@ def emerging_span(window: win.Window, weeks: int) -> win.Window:
     return win.custom(last - timedelta(days=7 * weeks - 1), last)
 
 
-def weekly_counts(
-    c: cubes.Cube, frame: pd.DataFrame, level: str, basis: str, g: Group, span: win.Window
-) -> np.ndarray:
-    """Return units x weeks counts of the group over ``span`` (whole weeks, oldest first)."""
+def weekly_counts(counter: UnitCounter, span: win.Window) -> np.ndarray:
+    """Return units x weeks counts over ``span`` (whole weeks, oldest first)."""
     starts = [span.start + timedelta(days=7 * k) for k in range(span.days // 7)]
-    return np.column_stack(
-        [
-            unit_counts(c, frame, level, basis, win.custom(s, s + timedelta(days=6)), g)
-            for s in starts
-        ]
-    )
+    return np.column_stack([counter(win.custom(s, s + timedelta(days=6))) for s in starts])
 
 
-def _emerging_column(c, frame, q: HotspotQuery, g: Group, weights, span: win.Window) -> list:
+def _emerging_column(counter: UnitCounter, n_units: int, weights, span: win.Window) -> list:
     """Return each unit's emerging hot spot category, None when some week lacks data."""
-    counts = weekly_counts(c, frame, q.level, q.basis, g, span)
-    if np.isnan(counts).any() or len(frame) < 3:
-        return [None] * len(frame)
+    counts = weekly_counts(counter, span)
+    if np.isnan(counts).any() or n_units < 3:
+        return [None] * n_units
     return list(emerging_hotspots(counts, weights))
 
 
@@ -334,7 +359,7 @@ _POLYGONS = (
 def simplified_shapes(
     conn: Connection, vintage: str, level: str, tolerance: float = SIMPLIFY_DEGREES
 ) -> dict[str, dict]:
-    """Return each unit's simplified GeoJSON geometry (WGS 84, 5 decimals), cached."""
+    """Return each unit's simplified GeoJSON geometry (WGS 84, 4 decimals), cached."""
     cubes.check_choice("level", level, LEVELS)
 
     def compute() -> dict[str, dict]:
@@ -375,36 +400,55 @@ _POINTS = (
     "SELECT ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, "
     "(i.occurred_date - DATE '1970-01-01') AS day, i.category_id AS category "
     "FROM incident i JOIN assignment_with_method m ON m.incident_id = i.id "
-    "WHERE m.vintage_id = :vintage_id AND i.occurred_date BETWEEN :start AND :end "
-    "AND i.category_id = ANY(:categories) AND i.geom IS NOT NULL AND m.{column} IS NOT NULL"
+    "WHERE m.vintage_id = %s AND i.geom IS NOT NULL AND m.spatial_quadrant_id IS NOT NULL "
+    "ORDER BY i.occurred_date"
 )
+_POINT_TYPES = {"lon": pa.float64(), "lat": pa.float64(), "day": pa.int32(), "category": pa.int16()}
 
 
-def incident_points(
-    conn: Connection,
-    vintage: str,
-    start: date,
-    end: date,
-    category_ids: list[int],
-    basis: str = "spatial",
-) -> pd.DataFrame:
-    """Return the located incidents of some categories in ``[start, end]`` inside the vintage.
+@dataclass(frozen=True)
+class Points:
+    """A vintage's located incidents inside its quadrants, sorted by day.
 
-    Columns ``lon``, ``lat`` (WGS 84), ``day`` (days since 1970-01-01) and ``category``;
-    an incident is kept when the basis places it in some quadrant (``spatial``: its
-    point lies in the vintage's quadrants).
+    Attributes
+    ----------
+    x, y : numpy.ndarray
+        EPSG:32614 metres.
+    day : numpy.ndarray
+        Days since 1970-01-01, ascending.
+    category : numpy.ndarray
+        Category id.
     """
-    cubes.check_choice("basis", basis, BASES)
-    sql = text(_POINTS.format(column=BASIS_COLUMNS[basis]))
-    params = {
-        "vintage_id": cubes.vintage_id(conn, vintage),
-        "start": start,
-        "end": end,
-        "categories": [int(i) for i in category_ids],
-    }
-    rows = conn.execute(sql, params).all()
-    frame = pd.DataFrame(rows, columns=["lon", "lat", "day", "category"])
-    return frame.astype({"lon": float, "lat": float, "day": np.int32, "category": np.int16})
+
+    x: np.ndarray
+    y: np.ndarray
+    day: np.ndarray
+    category: np.ndarray
+
+    def between(self, start: date, end: date, category_ids: list[int]) -> np.ndarray:
+        """Return the ``(n, 2)`` metric points of some categories in ``[start, end]``."""
+        lo, hi = np.searchsorted(self.day, [cubes.day_number(start), cubes.day_number(end) + 1])
+        keep = np.isin(self.category[lo:hi], category_ids)
+        return np.column_stack([self.x[lo:hi][keep], self.y[lo:hi][keep]])
+
+
+def incident_points(conn: Connection, vintage: str) -> Points:
+    """Return the vintage's located incidents inside its quadrants, cached per data version.
+
+    An incident is kept when its point lies in one of the vintage's quadrants (the
+    spatial basis of ``assignment_with_method``): the surface shows where incidents
+    happened, whatever quadrant a source recorded.
+    """
+
+    def compute() -> Points:
+        raw = bulk.copy_out_text(conn, _POINTS, (cubes.vintage_id(conn, vintage),))
+        options = pacsv.ConvertOptions(column_types=_POINT_TYPES)
+        table = pacsv.read_csv(io.BytesIO(raw), convert_options=options)
+        x, y = to_metric(table.column("lon").to_numpy(), table.column("lat").to_numpy())
+        day = table.column("day").to_numpy()
+        return Points(np.asarray(x), np.asarray(y), day, table.column("category").to_numpy())
+
+    return cubes.cached_table(conn, ("hotspot_points", vintage), compute)
 
 
 def group_category_ids(c: cubes.Cube, g: Group) -> list[int]:
@@ -445,10 +489,9 @@ def kde_surface(
         c = cubes.cube(conn, q.vintage)
         window = resolve_window(q, c)
         ids = group_category_ids(c, group(q.group))
-        points = incident_points(conn, q.vintage, window.start, window.end, ids)
+        points = incident_points(conn, q.vintage).between(window.start, window.end, ids)
         grid = vintage_grid(conn, q.vintage, cell_size)
-        x, y = to_metric(points["lon"].to_numpy(), points["lat"].to_numpy())
-        surface = density(np.column_stack([x, y]), grid.centres, bandwidth)
+        surface = density(points, grid.centres, bandwidth)
         return KdeSurface(grid, surface, bandwidth, len(points), window)
 
     key = ("hotspot_kde", q, cell_size, bandwidth)
@@ -489,24 +532,74 @@ def layer_frame(result: HotspotLayer) -> pd.DataFrame:
     return result.rows.copy()
 
 
-def layer_values(conn: Connection, q: HotspotQuery) -> dict:
-    """Return the layer's numbers without shapes, the JSON a window switch sends.
+#: Columns that change with the window, group or measure: what a window switch sends.
+VALUE_COLUMNS = [c for c in COLUMNS if c not in STATIC_COLUMNS]
 
-    ``{"window": {...}, "previous": {...}, "year_ago": {...}, "notes": [...],
-    "units": {unit_id: {column: value}}}``.
+
+def layer_values(conn: Connection, q: HotspotQuery) -> dict:
+    """Return the layer's numbers without shapes, column-wise: the JSON a window switch sends.
+
+    ``{"window", "previous", "year_ago": {"start", "end"}, "emerging_span", "notes",
+    "unit_ids": [...], "columns": {name: [value per unit]}}``, with the columns of
+    :data:`VALUE_COLUMNS` in the order of ``unit_ids`` (the order of the shapes).
     """
     result = layer(conn, q)
     periods = {
-        name: {"start": w.start.isoformat(), "end": w.end.isoformat()}
+        name: None if w is None else {"start": w.start.isoformat(), "end": w.end.isoformat()}
         for name, w in (
             ("window", result.window),
             ("previous", result.previous),
             ("year_ago", result.year_ago),
+            ("emerging_span", result.emerging_span),
         )
     }
-    units = {row.pop("unit_id"): row for row in _records(result.rows)}
-    notes = _records(pd.DataFrame(result.notes)) if result.notes else []
-    return {**periods, "notes": notes, "units": units}
+    values = result.rows[VALUE_COLUMNS]
+    clean = values.astype(object).where(values.notna(), None)
+    return {
+        **periods,
+        "notes": _records(pd.DataFrame(result.notes)) if result.notes else [],
+        "unit_ids": result.rows["unit_id"].tolist(),
+        "columns": {name: clean[name].tolist() for name in VALUE_COLUMNS},
+    }
+
+
+def shapes_geojson(conn: Connection, vintage: str, level: str) -> dict:
+    """Return the level's simplified shapes as a FeatureCollection.
+
+    Each feature's properties are the unit's fixed facts: ``unit_id``, ``unit_name``,
+    ``parent_id``, ``population`` and ``area_km2``.
+    """
+
+    def compute() -> dict:
+        shapes = simplified_shapes(conn, vintage, level)
+        frame = level_units(conn, cubes.cube(conn, vintage), level)
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": shapes.get(unit),
+                    "properties": row,
+                }
+                for unit, row in zip(frame["unit_id"], _facts(frame), strict=True)
+            ],
+        }
+
+    return cubes.cached_table(conn, ("hotspot_shapes_geojson", vintage, level), compute)
+
+
+def _facts(frame: pd.DataFrame) -> list[dict]:
+    facts = frame[["unit_id", "unit_name", "parent_id", "population", "area_km2"]]
+    return _records(facts.assign(area_km2=facts["area_km2"].round(4)))
+
+
+def map_payload(conn: Connection, q: HotspotQuery) -> dict:
+    """Return a first map's data: the shapes once, then the numbers column-wise.
+
+    ``{"shapes": FeatureCollection, **layer_values(...)}``; later windows need only
+    :func:`layer_values`.
+    """
+    return {"shapes": shapes_geojson(conn, q.vintage, q.level), **layer_values(conn, q)}
 
 
 def layer_geojson(conn: Connection, q: HotspotQuery) -> dict:
