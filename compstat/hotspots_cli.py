@@ -117,7 +117,9 @@ def evaluate(
 ) -> None:
     """Score each method's forecast of each test window (rolling origin): PAI, PEI, RRI."""
     first, last = _span(year, _day(start), _day(end))
-    chosen = ev.METHODS if not methods or "all" in methods else tuple(dict.fromkeys(methods))
+    named = tuple(m for m in dict.fromkeys(methods) if m != "all")
+    chosen = named if methods and "all" not in methods else (*ev.METHODS, *named)
+    chosen = tuple(dict.fromkeys(chosen))
     query = ev.EvaluationQuery(
         vintage=vintage,
         start=first,

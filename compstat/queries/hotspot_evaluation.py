@@ -403,6 +403,7 @@ def markdown(result: Evaluation) -> str:
     for row in result.summary.itertuples():
         mark = " (baseline)" if row.method == BASELINE else ""
         mark += " (default)" if row.method == result.default_method else ""
+        mark += " (ceiling, not a forecast)" if row.method == "hindsight" else ""
         lines.append(
             f"| {row.basket} | {row.method}{mark} | {row.windows} | {row.mean_pai:.2f} | "
             f"{row.median_pai:.2f} | {row.mean_pei:.3f} | {row.mean_rri:.3f} | "
@@ -424,16 +425,22 @@ def plot(result: Evaluation, path: str) -> None:
     baskets = list(result.query.baskets)
     figure, axes = plt.subplots(1, 1 + len(baskets), figsize=(5 * (1 + len(baskets)), 4))
     table = result.summary.pivot(index="basket", columns="method", values="mean_pai")
-    table.loc[baskets, list(result.query.methods)].plot.bar(ax=axes[0], rot=0)
-    axes[0].set_title("Mean PAI")
+    forecasts = [m for m in result.query.methods if m != "hindsight"]
+    table.loc[baskets, forecasts].plot.bar(ax=axes[0], rot=0)
+    axes[0].set_title("Mean PAI (bars: methods)")
     axes[0].set_ylabel("PAI")
+    axes[0].set_ylim(0, 1.4 * float(np.nanmax(table.loc[baskets, forecasts].to_numpy())))
+    axes[0].legend(fontsize="small", ncol=3, loc="upper center")
     for ax, basket in zip(axes[1:], baskets, strict=True):
         part = result.windows[result.windows["basket"] == basket]
         for method, rows in part.groupby("method", sort=False):
-            ax.plot(pd.to_datetime(rows["test_start"]), rows["pai"], marker=".", label=method)
+            style = ":" if method == "hindsight" else "-"
+            ax.plot(
+                pd.to_datetime(rows["test_start"]), rows["pai"], style, marker=".", label=method
+            )
         ax.set_title(f"PAI per test window: {basket}")
         ax.tick_params(axis="x", rotation=45)
     axes[-1].legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=80)
     plt.close(figure)

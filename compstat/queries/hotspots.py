@@ -566,8 +566,8 @@ def layer_values(conn: Connection, q: HotspotQuery) -> dict:
 def shapes_geojson(conn: Connection, vintage: str, level: str) -> dict:
     """Return the level's simplified shapes as a FeatureCollection.
 
-    Each feature's properties are the unit's fixed facts: ``unit_id``, ``unit_name``,
-    ``parent_id``, ``population`` and ``area_km2``.
+    Each feature's properties are ``unit_id`` and ``unit_name``, in the order of
+    :func:`compstat.queries.cube.units`.
     """
 
     def compute() -> dict:
@@ -579,27 +579,36 @@ def shapes_geojson(conn: Connection, vintage: str, level: str) -> dict:
                 {
                     "type": "Feature",
                     "geometry": shapes.get(unit),
-                    "properties": row,
+                    "properties": {"unit_id": unit, "unit_name": name},
                 }
-                for unit, row in zip(frame["unit_id"], _facts(frame), strict=True)
+                for unit, name in zip(frame["unit_id"], frame["unit_name"], strict=True)
             ],
         }
 
     return cubes.cached_table(conn, ("hotspot_shapes_geojson", vintage, level), compute)
 
 
-def _facts(frame: pd.DataFrame) -> list[dict]:
-    facts = frame[["unit_id", "unit_name", "parent_id", "population", "area_km2"]]
-    return _records(facts.assign(area_km2=facts["area_km2"].round(4)))
+def unit_facts(conn: Connection, vintage: str, level: str) -> dict[str, list]:
+    """Return the units' fixed facts column-wise: ``parent_id``, ``population``, ``area_km2``."""
+    frame = level_units(conn, cubes.cube(conn, vintage), level)
+    return {
+        "parent_id": frame["parent_id"].tolist(),
+        "population": [None if pd.isna(v) else int(v) for v in frame["population"]],
+        "area_km2": frame["area_km2"].astype(float).round(4).tolist(),
+    }
 
 
 def map_payload(conn: Connection, q: HotspotQuery) -> dict:
     """Return a first map's data: the shapes once, then the numbers column-wise.
 
-    ``{"shapes": FeatureCollection, **layer_values(...)}``; later windows need only
-    :func:`layer_values`.
+    ``{"shapes": FeatureCollection, "facts": unit_facts(...), **layer_values(...)}``;
+    later windows need only :func:`layer_values`.
     """
-    return {"shapes": shapes_geojson(conn, q.vintage, q.level), **layer_values(conn, q)}
+    return {
+        "shapes": shapes_geojson(conn, q.vintage, q.level),
+        "facts": unit_facts(conn, q.vintage, q.level),
+        **layer_values(conn, q),
+    }
 
 
 def layer_geojson(conn: Connection, q: HotspotQuery) -> dict:
