@@ -9,8 +9,8 @@ read-only connection with the count cube warm:
   bytes of the same layer downloaded as one GeoJSON (``download_bytes``);
 * ``window_switch``: another window's numbers only (JSON, no shapes), with its bytes;
 * ``gi_star_999``: Gi* with 999 permutations over the 847 quadrant densities;
-* ``kde``: the 28 days' incident points read and their 250 m quartic surface on the
-  250 m grid;
+* ``kde``: the 28 days' incident points taken from the vintage's points (read once per
+  data version: ``points_load_ms``) and their 250 m quartic surface on the 250 m grid;
 * ``naive``: the map built as a first version would: the window's raw incidents read,
   counted per quadrant in pandas, quadrants with full geometry, a folium choropleth and a
   heat map of the points rendered to HTML, nothing cached; with its page bytes.
@@ -21,6 +21,7 @@ Run alone against the demo database with ``python -m bench.hotspots`` (read-only
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import statistics
@@ -76,17 +77,22 @@ def _query(as_of: date, **kwargs) -> hs.HotspotQuery:
     return hs.HotspotQuery(VINTAGE, level="quadrant", window="28d", as_of=as_of, **kwargs)
 
 
-def map_page(conn: Connection, as_of: date) -> int:
+def _sizes(data: bytes) -> tuple[int, int]:
+    """Return the bytes of ``data`` raw and gzip-compressed (as a server would send them)."""
+    return len(data), len(gzip.compress(data, 6))
+
+
+def map_page(conn: Connection, as_of: date) -> tuple[int, int]:
     """Return the bytes of a first map of the 28 days to ``as_of`` (numbers computed fresh)."""
-    return len(json.dumps(hs.map_payload(conn, _query(as_of))).encode())
+    return _sizes(json.dumps(hs.map_payload(conn, _query(as_of))).encode())
 
 
-def window_switch(conn: Connection, as_of: date) -> int:
+def window_switch(conn: Connection, as_of: date) -> tuple[int, int]:
     """Return the bytes of another window's numbers (JSON only)."""
-    return len(json.dumps(hs.layer_values(conn, _query(as_of, measure="rate"))).encode())
+    return _sizes(json.dumps(hs.layer_values(conn, _query(as_of, measure="rate"))).encode())
 
 
-def naive_map(conn: Connection, as_of: date) -> int:
+def naive_map(conn: Connection, as_of: date) -> tuple[int, int]:
     """Build the map from raw incidents and full geometry with folium; return the HTML bytes."""
     import folium
     from folium.plugins import HeatMap
@@ -112,7 +118,11 @@ def naive_map(conn: Connection, as_of: date) -> int:
         fill_color="YlOrRd",
     ).add_to(page)
     HeatMap(points[["lat", "lon"]].to_numpy().tolist(), radius=8).add_to(page)
-    return len(page.get_root().render().encode())
+    return _sizes(page.get_root().render().encode())
+
+
+def _bytes(sizes: tuple[int, int]) -> dict:
+    return {"bytes": sizes[0], "gzip_bytes": sizes[1]}
 
 
 def measure(engine: Engine) -> dict:
@@ -124,13 +134,14 @@ def measure(engine: Engine) -> dict:
         cubes.cube(conn, VINTAGE)
         hs.simplified_shapes(conn, VINTAGE, "quadrant")
         hs.vintage_grid(conn, VINTAGE, 250.0)
+        out["points_load_ms"] = round(_timed(lambda: hs.incident_points(conn, VINTAGE))[0] * 1000)
         first, switches, surfaces = AS_OF[:6], AS_OF[6:12], AS_OF[12:]
         runs = [_timed(lambda d=d: map_page(conn, d)) for d in first[: REPEAT["map_layer"]]]
-        out["map_layer"] = {**_summary([t for t, _ in runs]), "bytes": runs[-1][1]}
+        out["map_layer"] = {**_summary([t for t, _ in runs]), **_bytes(runs[-1][1])}
         download = hs.layer_geojson(conn, _query(first[0]))
         out["map_layer"]["download_bytes"] = len(json.dumps(download).encode())
         runs = [_timed(lambda d=d: window_switch(conn, d)) for d in switches]
-        out["window_switch"] = {**_summary([t for t, _ in runs]), "bytes": runs[-1][1]}
+        out["window_switch"] = {**_summary([t for t, _ in runs]), **_bytes(runs[-1][1])}
         layer = hs.layer(conn, _query(AS_OF[0]))
         values = layer.rows["density_km2"].to_numpy(float)
         weights = hs.level_weights(conn, VINTAGE, "quadrant", layer.rows["unit_id"].tolist())
@@ -144,9 +155,10 @@ def measure(engine: Engine) -> dict:
             [_timed(lambda d=d: hs.kde_surface(conn, _query(d)))[0] for d in surfaces]
         )
         naive = [_timed(lambda d=d: naive_map(conn, d)) for d in AS_OF[: REPEAT["naive"]]]
-        out["naive"] = {**_summary([t for t, _ in naive]), "bytes": naive[-1][1]}
+        out["naive"] = {**_summary([t for t, _ in naive]), **_bytes(naive[-1][1])}
     out["speedup_p50"] = round(out["naive"]["p50_ms"] / out["map_layer"]["p50_ms"], 1)
     out["lighter"] = round(out["naive"]["bytes"] / out["map_layer"]["bytes"], 1)
+    out["lighter_gzip"] = round(out["naive"]["gzip_bytes"] / out["map_layer"]["gzip_bytes"], 1)
     out["switch_lighter"] = round(out["naive"]["bytes"] / out["window_switch"]["bytes"], 1)
     return out
 

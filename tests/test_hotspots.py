@@ -162,7 +162,7 @@ def test_layer_geojson_and_values_carry_the_same_numbers(territory_db, planted):
 
 def run_cli(engine, monkeypatch, *args: str):
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    return CliRunner().invoke(build_cli(), list(args))
+    return CliRunner().invoke(build_cli(), list(args), catch_exceptions=False)
 
 
 def test_map_command_writes_csv_and_reports_bad_windows(territory_db, planted, monkeypatch):

@@ -429,7 +429,8 @@ def plot(result: Evaluation, path: str) -> None:
     table.loc[baskets, forecasts].plot.bar(ax=axes[0], rot=0)
     axes[0].set_title("Mean PAI (bars: methods)")
     axes[0].set_ylabel("PAI")
-    axes[0].set_ylim(0, 1.4 * float(np.nanmax(table.loc[baskets, forecasts].to_numpy())))
+    highest = np.nan_to_num(table.loc[baskets, forecasts].to_numpy(float), nan=0.0).max()
+    axes[0].set_ylim(0, 1.4 * max(float(highest), 1.0))
     axes[0].legend(fontsize="small", ncol=3, loc="upper center")
     for ax, basket in zip(axes[1:], baskets, strict=True):
         part = result.windows[result.windows["basket"] == basket]
