@@ -128,7 +128,7 @@ def test_layer_counts_equal_the_weekly_table(territory_db, planted, level):
         table = accountability(conn, AccountabilityQuery("2016", level, AS_OF)).rows
     weekly = table[(table["window"] == "28d") & (table["unit_id"] != "FUERA")]
     weekly = weekly.set_index("unit_id")["current"].astype(float)
-    assert_allclose(rows.loc[weekly.index, "count"].to_numpy(), weekly.to_numpy())
+    assert_allclose(rows.loc[weekly.index, "count"].to_numpy(float), weekly.to_numpy())
     assert rows["count"].sum() > 0
 
 

@@ -209,7 +209,8 @@ def compute_layer(conn: Connection, q: HotspotQuery) -> HotspotLayer:
     notes = _notes({"current": window, **comparisons}, c, g)
     rows = _base_rows(q, frame, window, counts)
     weights = level_weights(conn, q.vintage, q.level, frame["unit_id"].tolist())
-    rows = rows.assign(**_gi_columns(rows[_MEASURE_COLUMN[q.gi_measure]].to_numpy(), weights, q))
+    values = rows[_MEASURE_COLUMN[q.gi_measure]].to_numpy(float, na_value=np.nan)
+    rows = rows.assign(**_gi_columns(values, weights, q))
     span = emerging_span(window, q.emerging_weeks)
     key = ("hotspot_emerging", q.vintage, q.level, q.basis, q.group, span)
     rows["emerging"] = cubes.cached_table(
@@ -306,7 +307,10 @@ def _base_rows(
         columns[f"{period}_pct_change"] = np.round(pct_change(current, counts[period]), 1)
         columns[f"{period}_z"] = np.round(z, 3)
         columns[f"{period}_flag"] = flag_labels(change_flag(z))
-    return pd.DataFrame(columns)
+    frame = pd.DataFrame(columns)
+    for name in ("count", "previous", "year_ago", "population"):
+        frame[name] = pd.array(np.round(frame[name].to_numpy(float)), dtype="Int64")
+    return frame
 
 
 def _gi_columns(values: np.ndarray, weights, q: HotspotQuery) -> dict[str, np.ndarray]:
