@@ -102,7 +102,8 @@ def incidents(conn: Connection, q: IncidentsQuery) -> IncidentsPage:
         LEFT JOIN sector s ON s.id = q.sector_id
         LEFT JOIN region r ON r.id = s.region_id
         LEFT JOIN zone z ON z.id = r.zone_id
-        WHERE (CAST(:start AS date) IS NULL OR i.occurred_date >= :start)
+        WHERE i.retired_run_id IS NULL
+          AND (CAST(:start AS date) IS NULL OR i.occurred_date >= :start)
           AND (CAST(:end AS date) IS NULL OR i.occurred_date <= :end)
           {unit_filter} {category_filter}
         ORDER BY i.id LIMIT :limit OFFSET :offset

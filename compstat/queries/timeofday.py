@@ -116,7 +116,7 @@ def _sql(q: TimeOfDayQuery) -> str:
         LEFT JOIN sector s ON s.id = q.sector_id
         LEFT JOIN region r ON r.id = s.region_id
         LEFT JOIN zone z ON z.id = r.zone_id
-        WHERE v.name = :vintage
+        WHERE v.name = :vintage AND i.retired_run_id IS NULL
           AND i.occurred_date BETWEEN :start AND :end
           AND c.code IN :categories
           {unit_filter}
