@@ -198,9 +198,11 @@ def sensitivity(conn, base: cq.CovariateRequest, draws: int, seed: int) -> dict:
     members = reference.inputs["members"]
     frame = reference.frame.loc[members, ["unit_id", "moderator_value", "higher_crime"]]
     table = frame.reset_index(drop=True)
+    # Every variant classifies the same units as the reference.
+    fixed = base.replace(units=tuple(table["unit_id"]))
     summary = []
     for variant in variants():
-        result = cq.compute(conn, variant_request(base, variant.parameter, variant.value), cache)
+        result = cq.compute(conn, variant_request(fixed, variant.parameter, variant.value), cache)
         classes = result.frame.loc[members, "higher_crime"].to_numpy(dtype=float)
         table[variant.name] = pd.array(classes.astype(int), dtype="Int8")
         changed = moderator.class_changes(table["higher_crime"].to_numpy(float), classes)
