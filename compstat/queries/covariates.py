@@ -441,6 +441,7 @@ def compute(conn: Connection, request: CovariateRequest, cache: dict | None = No
     """Return the covariate table of ``request``: one row per unit, zeros included."""
     data = gather(conn, request, cache)
     p = request.preset
+    members = _members(data["units"], request.units)
     check_coverage(data["runs"], min(request.start, request.moderator_start), request.end)
     codes = p.groups
     masked = out_of_scope(data["runs"], request.start, request.end, codes)
@@ -469,7 +470,6 @@ def compute(conn: Connection, request: CovariateRequest, cache: dict | None = No
         p.months,
         request.moderator_start,
     )
-    members = _members(units, request.units)
     moderator_counts = window[:, 0, :].sum(axis=1)
     value = _per(p.measure, moderator_counts, population, area)
     undefined = members & ~np.isfinite(value)

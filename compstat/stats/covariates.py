@@ -1,9 +1,11 @@
 """Pure computations of the sector covariates: months, measures, trends, lags, ranks.
 
 Months are counted back from the end date: month ``k`` (0 = the latest) holds the days
-after ``end - (k + 1) months`` up to ``end - k months`` (calendar arithmetic; a day
-missing from a shorter month is its last day). A window of 12 months ending on
-2016-06-30 is therefore 2015-07-01 to 2016-06-30, and month 0 is June 2016.
+after ``end - (k + 1) months`` up to ``end - k months``. When the end date is the last
+day of a month these are calendar months (a window of 12 months ending on 2016-06-30 is
+2015-07-01 to 2016-06-30, and month 0 is June 2016); otherwise they run from day to day
+(ending on 2016-06-15: 2016-05-16 to 2016-06-15 is month 0; a day missing from a
+shorter month is its last day).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ RATE_SCALE = 100_000.0
 def month_edges(end: date, months: int) -> np.ndarray:
     """Return ``end - k months`` for ``k = months .. 0``, ascending, as ``datetime64[D]``."""
     stamp = pd.Timestamp(end)
-    edges = [stamp - pd.DateOffset(months=k) for k in range(months, -1, -1)]
+    if stamp.is_month_end:
+        edges = [stamp - pd.offsets.MonthEnd(k) for k in range(months, -1, -1)]
+    else:
+        edges = [stamp - pd.DateOffset(months=k) for k in range(months, -1, -1)]
     return np.array([e.date() for e in edges], dtype="datetime64[D]")
 
 
