@@ -13,11 +13,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 
 from compstat import db, exports, trial_io
-from compstat.errors import InputFileError, InvalidQueryError
+from compstat.errors import CompstatError, InputFileError, InvalidQueryError
 from compstat.presets import DEFAULT_PRESET, Preset, preset, variants
 from compstat.queries import covariates as cq
 from compstat.stats import moderator
@@ -202,18 +201,20 @@ def sensitivity(conn, base: cq.CovariateRequest, draws: int, seed: int) -> dict:
     fixed = base.replace(units=tuple(table["unit_id"]))
     summary = []
     for variant in variants():
-        result = cq.compute(conn, variant_request(fixed, variant.parameter, variant.value), cache)
+        row = {"variant": variant.name, "parameter": variant.parameter, "value": variant.value}
+        try:
+            result = cq.compute(
+                conn, variant_request(fixed, variant.parameter, variant.value), cache
+            )
+        except CompstatError as exc:
+            # Reported, not dropped: e.g. the other census needs the other vintage loaded.
+            summary.append(row | {"n_higher": None, "n_changed": None, "unavailable": str(exc)})
+            continue
         classes = result.frame.loc[members, "higher_crime"].to_numpy(dtype=float)
         table[variant.name] = pd.array(classes.astype(int), dtype="Int8")
         changed = moderator.class_changes(table["higher_crime"].to_numpy(float), classes)
         summary.append(
-            {
-                "variant": variant.name,
-                "parameter": variant.parameter,
-                "value": variant.value,
-                "n_higher": int(np.nansum(classes)),
-                "n_changed": changed,
-            }
+            row | {"n_higher": int(classes.sum()), "n_changed": changed, "unavailable": None}
         )
     probability = cq.higher_class_probability(reference, draws, seed)[members]
     table["probability_higher"] = probability
@@ -232,6 +233,21 @@ def sensitivity(conn, base: cq.CovariateRequest, draws: int, seed: int) -> dict:
         "near_cutoff": table.loc[table["near_cutoff"] == 1, "unit_id"].tolist(),
         "units": table,
     }
+
+
+def _changes_by_unit(units: pd.DataFrame, summary: list[dict]) -> pd.DataFrame:
+    """Return the units that change class under some variant, or sit near the cut-off."""
+    ran = [row["variant"] for row in summary if row["unavailable"] is None]
+    changes = units[ran].ne(units["higher_crime"], axis=0)
+    listed = changes.any(axis=1) | (units["near_cutoff"] == 1)
+    return pd.DataFrame(
+        {
+            "unit_id": units["unit_id"],
+            "higher_crime": units["higher_crime"],
+            "changes_under": changes.apply(lambda row: ", ".join(row.index[row]), axis=1),
+            "probability_higher": units["probability_higher"].round(3),
+        }
+    )[listed]
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -291,6 +307,7 @@ def sensitivity_command(
             f"{report['n_units']} units, window ending {report['to']}"
         )
         click.echo("\n" + _markdown(pd.DataFrame(report["variants"])))
+        click.echo("\n" + _markdown(_changes_by_unit(units, report["variants"])))
         near = ", ".join(report["near_cutoff"]) or "none"
         click.echo(
             f"\nNear the cut-off (higher-class probability in {NEAR_BAND[0]}-{NEAR_BAND[1]} over"

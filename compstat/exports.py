@@ -28,6 +28,7 @@ from compstat.errors import OutputFileError
 #: The time written into files whose format demands one (XLSX, Stata).
 FIXED_TIME = datetime(2000, 1, 1)
 FORMATS = ("csv", "parquet", "dta", "xlsx", "geojson")
+STATA_NAME_LENGTH = 32
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _CORE_TIME = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
@@ -57,6 +58,13 @@ def _stata_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _dta(frame: pd.DataFrame, labels: dict[str, str], geometry: list[bytes] | None) -> bytes:
+    too_long = [column for column in frame.columns if len(column) > STATA_NAME_LENGTH]
+    if too_long:
+        # pandas would rename them silently; a researcher's do-file would then break.
+        raise OutputFileError(
+            f"Stata names have at most {STATA_NAME_LENGTH} characters: {', '.join(too_long)}; "
+            "use another format"
+        )
     buffer = io.BytesIO()
     _stata_frame(frame).to_stata(
         buffer,

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from compstat import exports
 from compstat.cli import build_cli
 from compstat.covariates_cli import sensitivity
-from compstat.errors import InvalidQueryError, NotFoundError
+from compstat.errors import InvalidQueryError, NotFoundError, OutputFileError
 from compstat.presets import PRESETS_VERSION, preset, presets, variants
 from compstat.queries import counts as counts_query
 from compstat.queries import covariates as cq
@@ -93,6 +93,8 @@ def test_xlsx_and_dta_carry_no_time_of_writing():
         core = archive.read("docProps/core.xml").decode()
     assert "2000-01-01T00:00:00Z" in core
     assert exports.render(frame, "dta", {"x": "X"}) == exports.render(frame, "dta", {"x": "X"})
+    with pytest.raises(OutputFileError, match="at most 32"):
+        exports.render(frame.assign(robo_transporte_publico_monthly_mean=1.0), "dta", {})
 
 
 # ----------------------------------------------------------------------------- real data
@@ -263,14 +265,24 @@ def ssp_file(path: Path, rows: list[tuple[str, str, str, int]]) -> Path:
     return path
 
 
-def test_from_manifest_reproduces_the_bytes_after_newer_loads(territory_db, monkeypatch, tmp_path):
+@pytest.fixture(scope="module")
+def synthetic(territory_db, tmp_path_factory):
     first = [
         ("P-1.4.8", "2015-01-01", P148, 910001),
         ("P-1.4.8", "2015-03-10", P148, 910002),
         ("P-1.2.7", "2015-12-31", P127, 910003),
     ]
-    load_incidents(territory_db, ssp_file(tmp_path / "first.csv", first), "ssp")
+    path = ssp_file(tmp_path_factory.mktemp("ssp") / "first.csv", first)
+    load_incidents(territory_db, path, "ssp")
+    return territory_db
+
+
+def test_from_manifest_reproduces_the_bytes_after_newer_loads(synthetic, monkeypatch, tmp_path):
+    territory_db = synthetic
+    units = tmp_path / "study.csv"
+    units.write_text("sector\nP-1.2\nP-1.4\nP-1.1\nC-1.1\n", encoding="utf-8")
     args = ["covariates", "--vintage", "2016", "--from", "2015-01-01", "--to", "2015-12-31"]
+    args += ["--units", str(units)]
     original = tmp_path / "baseline.parquet"
     result = invoke(territory_db, monkeypatch, *args, "--out", str(original))
     assert result.exit_code == 0, result.output
@@ -278,6 +290,9 @@ def test_from_manifest_reproduces_the_bytes_after_newer_loads(territory_db, monk
     assert frame.loc["P-1.4", "alto_impacto_count"] == 2
     assert frame.loc["P-1.2", "alto_impacto_count"] == 1
     assert frame["alto_impacto_count"].sum() == 3 and len(frame) == 72
+    assert frame["in_comparison"].sum() == 4 and frame["higher_crime"].notna().sum() == 4
+    assert frame.loc[["P-1.2", "P-1.4"], "higher_crime"].tolist() == [1, 1]
+    assert frame.loc["P-1.4", "alto_impacto_rank"] == 1
 
     later = [("P-1.4.8", "2015-06-15", P148, 910004), ("P-1.4.8", "2015-06-16", P148, 910005)]
     load_incidents(territory_db, ssp_file(tmp_path / "later.csv", later), "ssp")
@@ -300,10 +315,55 @@ def test_from_manifest_reproduces_the_bytes_after_newer_loads(territory_db, monk
     assert result.exit_code == 0, result.output
     assert "byte for byte" in result.output
     assert again.read_bytes() == original.read_bytes()
-    assert len(json.loads(manifest.read_text())["load_runs"]) == 1
+    frozen = json.loads(manifest.read_text())
+    assert len(frozen["load_runs"]) == 1
+    assert frozen["parameters"]["units"] == ["P-1.2", "P-1.4", "P-1.1", "C-1.1"]
+    units.write_text("sector\nC-1.2\n", encoding="utf-8")  # the list file may change later
+    assert (
+        invoke(
+            territory_db,
+            monkeypatch,
+            "covariates",
+            "--from-manifest",
+            str(manifest),
+            "--out",
+            str(tmp_path / "third.parquet"),
+        ).exit_code
+        == 0
+    )
+    assert (tmp_path / "third.parquet").read_bytes() == original.read_bytes()
 
 
-def test_bad_requests_fail_with_one_line(territory_db, monkeypatch, tmp_path):
+def test_sensitivity_reports_variants_it_cannot_run(synthetic, monkeypatch):
+    result = invoke(
+        synthetic,
+        monkeypatch,
+        "moderator",
+        "sensitivity",
+        "--vintage",
+        "2016",
+        "--to",
+        "2015-12-31",
+        "--draws",
+        "50",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    rows = {row["variant"]: row for row in report["variants"]}
+    assert "2023" in rows["census_2020"]["unavailable"]
+    assert "do not cover" in rows["months_24"]["unavailable"]
+    assert rows["census_2010"]["n_changed"] == 0 and rows["rate"]["n_changed"] == 0
+    assert report["preset"] == "default" and report["n_units"] == 71
+    assert {unit["unit_id"] for unit in report["units"] if unit["higher_crime"] == 1} == {
+        "P-1.2",
+        "P-1.4",
+    }
+
+
+def test_bad_requests_fail_with_one_line(synthetic, monkeypatch, tmp_path):
+    territory_db = synthetic
     outside = invoke(
         territory_db,
         monkeypatch,
