@@ -293,6 +293,10 @@ def test_from_manifest_reproduces_the_bytes_after_newer_loads(synthetic, monkeyp
     assert frame["in_comparison"].sum() == 4 and frame["higher_crime"].notna().sum() == 4
     assert frame.loc[["P-1.2", "P-1.4"], "higher_crime"].tolist() == [1, 1]
     assert frame.loc["P-1.4", "alto_impacto_rank"] == 1
+    # P-1.2: one crime in the last of 12 months; P-1.4: two in the first three months.
+    assert frame.loc["P-1.2", "alto_impacto_trend_slope"] == pytest.approx(5.5 / 143)
+    assert frame.loc["P-1.4", "alto_impacto_trend_slope"] < 0
+    assert frame.loc["P-1.4", "alto_impacto_monthly_mean"] == pytest.approx(2 / 12)
 
     later = [("P-1.4.8", "2015-06-15", P148, 910004), ("P-1.4.8", "2015-06-16", P148, 910005)]
     load_incidents(territory_db, ssp_file(tmp_path / "later.csv", later), "ssp")

@@ -339,7 +339,7 @@ def _monthly(
     months: int,
     start: date,
 ) -> np.ndarray:
-    """Return counts (units, groups, months) of the days from ``start`` to ``end``."""
+    """Return counts (units, groups, months) from ``start`` to ``end``, months in order."""
     result = np.zeros((n_units, matrix.shape[1], months))
     if daily.empty:
         return result
@@ -493,7 +493,7 @@ def compute(conn: Connection, request: CovariateRequest, cache: dict | None = No
     for j, code in enumerate(codes):
         total = series[:, j, :].sum(axis=1)
         rate = cov.measure(total, population, cov.RATE_SCALE)
-        mean, sd, slope = cov.monthly_summary(series[:, j, :][:, ::-1])
+        mean, sd, slope = cov.monthly_summary(series[:, j, :])
         ranked = _per(p.measure, total, population, area)
         rank, percentile = cov.rank_and_percentile(ranked, members)
         values = {

@@ -1,10 +1,11 @@
 """Pure computations of the sector covariates: months, measures, trends, lags, ranks.
 
-Months are counted back from the end date: month ``k`` (0 = the latest) holds the days
-after ``end - (k + 1) months`` up to ``end - k months``. When the end date is the last
+Months are counted back from the end date: the ``k``-th month before it holds the days
+after ``end - (k + 1) months`` up to ``end - k months`` (:func:`month_index` then
+numbers them in chronological order, 0 the earliest). When the end date is the last
 day of a month these are calendar months (a window of 12 months ending on 2016-06-30 is
-2015-07-01 to 2016-06-30, and month 0 is June 2016); otherwise they run from day to day
-(ending on 2016-06-15: 2016-05-16 to 2016-06-15 is month 0; a day missing from a
+2015-07-01 to 2016-06-30, and its latest month is June 2016); otherwise they run from day to day
+(ending on 2016-06-15: the latest month is 2016-05-16 to 2016-06-15; a day missing from a
 shorter month is its last day).
 """
 
