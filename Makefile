@@ -49,6 +49,9 @@ load: install
 	$(BIN)/compstat incidents load "$(DATA)/incidents/fgj_carpetas_2019_2023/fgj_carpetas_points_2019_2023.csv.gz" --source fgj
 	for v in 2016 2023; do $(BIN)/compstat commanders demo --vintage $$v -o $(VENV)/demo-roster-$$v.csv \
 	  && $(BIN)/compstat commanders load $(VENV)/demo-roster-$$v.csv --fictitious || exit 1; done
+	# ILLUSTRATIVE trial data: 60 of the database's 72 sectors of 2016, seeded arms, simulated officers
+	$(BIN)/compstat covariates --vintage 2016 --from 2015-07-01 --to 2016-06-30 --out $(VENV)/demo-covariates-2016.csv
+	$(BIN)/compstat trial demo --sectors $(VENV)/demo-covariates-2016.csv --out-dir $(VENV)/demo-trial
 
 # One user per role; each run sets new random passwords, printed here once and stored nowhere.
 DEMO_ROLES := admin commander planner researcher

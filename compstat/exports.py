@@ -25,6 +25,7 @@ import json
 import math
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -33,9 +34,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 Writer = Callable[[pd.DataFrame, Mapping[str, Any]], bytes]
 GEOMETRY = "geometry"
+#: Meta key of ``{column: label}``: Stata variable labels (and the data dictionary of the
+#: other formats' metadata).
+VARIABLE_LABELS = "variable_labels"
+#: The time written into files whose format demands one (XLSX, Stata): the same table
+#: always gives the same bytes.
+FIXED_TIME = datetime(2000, 1, 1)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_CORE_TIME = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
 @dataclass(frozen=True)
@@ -213,7 +223,11 @@ def write_csv(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
 
 
 def write_xlsx(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
-    """Return an Excel workbook: the rows in sheet ``datos``, ``meta`` in ``metadatos``."""
+    """Return an Excel workbook: rows in sheet ``datos``, ``meta`` in ``metadatos``.
+
+    The same table gives the same bytes: the archive's entry times and the document's
+    creation and modification times are fixed (:data:`FIXED_TIME`).
+    """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         _naive_utc(_flatten(frame)).to_excel(writer, sheet_name="datos", index=False)
@@ -222,7 +236,27 @@ def write_xlsx(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
             columns=["clave", "valor"],
         )
         described.to_excel(writer, sheet_name="metadatos", index=False)
-    return buffer.getvalue()
+        writer.book.properties.created = FIXED_TIME
+        writer.book.properties.modified = FIXED_TIME
+    return fixed_zip(buffer.getvalue())
+
+
+def fixed_zip(data: bytes) -> bytes:
+    """Rewrite a zip archive (e.g. XLSX) with fixed entry times and document times."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _CORE_TIME.sub(rb"\g<1>2000-01-01T00:00:00Z\g<3>", content)
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            target.writestr(entry, content)
+    return out.getvalue()
 
 
 def write_json(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
@@ -238,6 +272,8 @@ def write_json(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
 def _geometry(value: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return shapely.from_wkb(bytes(value)).__geo_interface__
     if hasattr(value, "__geo_interface__"):
         return value.__geo_interface__
     return value
@@ -360,9 +396,10 @@ def write_dta(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
     taken: set[str] = set()
     labels = {}
     renames = {}
+    given = meta.get(VARIABLE_LABELS) or {}
     for column in out.columns:
         renames[column] = stata_name(str(column), taken)
-        labels[renames[column]] = str(column)[:80]
+        labels[renames[column]] = str(given.get(column, column))[:80]
         series = out[column]
         if series.dtype == bool:
             out[column] = series.astype("int8")
@@ -378,8 +415,9 @@ def write_dta(frame: pd.DataFrame, meta: Mapping[str, Any]) -> bytes:
         write_index=False,
         version=118,
         convert_dates=dates,
-        data_label=_meta_text(meta)[:80],
+        data_label=_meta_text({k: v for k, v in meta.items() if k != VARIABLE_LABELS})[:80],
         variable_labels=labels,
+        time_stamp=FIXED_TIME,
     )
     return buffer.getvalue()
 

@@ -282,6 +282,9 @@ def demo(sectors: str, out_dir: str, n_study: int, seed: int) -> None:
     table = trial_io.read_table(sectors)
     table.require("unit_id", "zone")
     frame = pd.DataFrame({"unit_id": table.text("unit_id"), "zone": table.text("zone")})
+    if "in_comparison" in table.frame.columns:
+        # A covariate export: draw only sectors its moderator can classify.
+        frame = frame[table.numbers("in_comparison").to_numpy() == 1]
     try:
         assignment = simulate.illustrative_assignment(frame, n_study=n_study, seed=seed)
     except ValueError as exc:

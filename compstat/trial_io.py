@@ -149,17 +149,14 @@ def _no_duplicates(table: Table, values: pd.Series, column: str) -> None:
 def read_covariates(path: str | Path, assignment: Assignment, assignment_path: str) -> Table:
     """Read the covariates, one row per ``unit_id``, restricted to the assigned sectors.
 
-    ``higher_crime`` must be 0 or 1, and every assigned sector needs a row.
+    ``higher_crime`` must be 0 or 1 for every assigned sector (other rows, e.g. the
+    units a covariate export leaves out of its comparison set, may leave it empty),
+    and every assigned sector needs a row.
     """
     table = read_table(path)
     table.require("unit_id", "higher_crime")
     units = table.text("unit_id")
     _no_duplicates(table, units, "unit_id")
-    higher = table.numbers("higher_crime")
-    not_binary = ~higher.isin([0.0, 1.0])
-    if not_binary.any():
-        position = int(np.argmax(not_binary.to_numpy()))
-        raise table.fail(f"higher_crime {higher.iloc[position]:g} is not 0 or 1", position)
     missing = sorted(set(assignment.sectors) - set(units))
     if missing:
         raise table.fail(
@@ -167,7 +164,13 @@ def read_covariates(path: str | Path, assignment: Assignment, assignment_path: s
             + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         )
     position = pd.Index(units).get_indexer(assignment.sectors)
-    return Table(table.frame.iloc[position].reset_index(drop=True), table.path, position)
+    assigned = Table(table.frame.iloc[position].reset_index(drop=True), table.path, position)
+    higher = assigned.numbers("higher_crime")
+    not_binary = ~higher.isin([0.0, 1.0])
+    if not_binary.any():
+        at = int(np.argmax(not_binary.to_numpy()))
+        raise assigned.fail(f"higher_crime {higher.iloc[at]:g} is not 0 or 1", at)
+    return assigned
 
 
 def covariate_matrix(covariates: Table, columns: tuple[str, ...] = ()) -> pd.DataFrame:
