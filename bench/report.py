@@ -121,6 +121,40 @@ def _read_side(results: dict) -> list[str]:
     return lines
 
 
+def _hotspots(results: dict) -> list[str]:
+    """Return the hotspot map section: the page and its parts against a naive folium map."""
+    runs = results.get("raw", {}).get("end_to_end") or []
+    measured = next((r["hotspots"] for r in runs if r.get("hotspots")), None)
+    if measured is None:
+        return ["The hotspot map was not measured in this run.", ""]
+    labels = {
+        "map_layer": "first map of a 28-day window (numbers, Gi* 999, emerging; shapes cached)",
+        "window_switch": "window switch (JSON numbers only)",
+        "gi_star_999": "Gi* with 999 permutations, 847 quadrants",
+        "kde": "KDE surface, 250 m quartic on a 250 m grid",
+        "naive": "naive: folium map from raw incidents, full geometry, nothing cached",
+    }
+    lines = ["| step | runs | p50 ms | p95 ms | bytes | gzip bytes |", "|---|--:|--:|--:|--:|--:|"]
+    for key, label in labels.items():
+        r = measured[key]
+        size = f"{r['bytes']:,} | {r['gzip_bytes']:,}" if "bytes" in r else " | "
+        lines.append(f"| {label} | {r['n']} | {r['p50_ms']:,.0f} | {r['p95_ms']:,.0f} | {size} |")
+    faster = "**PASS**" if measured["speedup_p50"] >= 10 else "**MISS**"
+    lighter = "**PASS**" if measured["lighter"] >= 5 else "**MISS**"
+    small = "**PASS**" if measured["map_layer"]["bytes"] < 1_500_000 else "**MISS**"
+    lines += [
+        "",
+        f"* naive / map p50 = {measured['speedup_p50']}x; target >= 10x: {faster}",
+        f"* naive / map bytes = {measured['lighter']}x ({measured['lighter_gzip']}x gzipped); "
+        f"target >= 5x: {lighter}",
+        f"* first map payload {measured['map_layer']['bytes'] / 1e6:.2f} MB; target < 1.5 MB: "
+        f"{small}",
+        f"* reading the vintage's points once per data version: {measured['points_load_ms']:,} ms",
+        "",
+    ]
+    return lines
+
+
 def _comparison(results: dict) -> list[str]:
     c = results.get("comparison")
     if not c:
@@ -385,6 +419,9 @@ def render(results: dict) -> str:
         "## Read side",
         "",
         *_read_side(results),
+        "## Hotspot map",
+        "",
+        *_hotspots(results),
         "## What each pipeline does, and what is timed",
         "",
         "Each run is its own process on a fresh database (`compstat_bench_<pipeline>`, created "

@@ -104,7 +104,10 @@ def _end_to_end(db_key: str, workdir: Path, tag: str, profile: bool) -> dict:
     if tag == "1":
         from bench import read
 
-        result["read_side"] = read.measure(engine)
+        result["read_side"] = read.measure(engine, lambda: read.page_bytes(engine))
+        from bench import hotspots
+
+        result["hotspots"] = hotspots.measure(engine)
     return result
 
 
