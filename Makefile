@@ -37,7 +37,12 @@ map-libs:
 $(CHROMIUM):
 	$(APT) update && $(APT) install chromium
 
-install: $(STAMP) map-libs
+# The interface's translations, compiled from their gettext sources (web/translations).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/*.po))
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -q -i $< -o $@
+
+install: $(STAMP) map-libs $(CATALOGS)
 
 load: install
 	@test -n "$(COMPSTAT_DATA_DIR)" || { echo "COMPSTAT_DATA_DIR is not set and ../shared/data is absent: see README, 'Data'"; exit 2; }

@@ -317,7 +317,7 @@ def test_browser_researcher_and_commander_see_what_their_roles_allow(live_url: s
             route.abort()
 
     def session_of(browser, name: str) -> dict[str, str]:
-        page = browser.new_page()
+        page = browser.new_page(locale="es-MX")
         page.route("**/*", loopback_only)
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None

@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Route, sync_playwright
@@ -30,9 +31,10 @@ from werkzeug.serving import make_server
 from compstat import exports
 from etl.incidents import load_incidents
 from tests.conftest import TEST_PASSWORD, drop, fresh_engine, make_users, session_login
+from web import formatting
 from web.app import create_app
 from web.handlers.overview import last_full_year
-from web.i18n import MESSAGES
+from web.i18n import SOURCE, catalog_paths
 from web.tables import Table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,13 +208,47 @@ def test_english_switch(client: FlaskClient) -> None:
     assert tables["tabla-territorio"][1][:5] == ["2016", "5", "15", "72", "847"]
     assert tables["tabla-incidentes"][0][-1] == "Quarantined"
     assert "Zonas" not in body
-    # The switch back drops ?lang (Spanish is the default); unknown languages fall back to it.
-    assert 'href="/"' in body
+    # the choice is remembered in the session; the switch back names Spanish
+    assert '<html lang="en">' in client.get("/").data.decode()
+    assert 'href="/?lang=es"' in body
+    assert "Resumen de datos cargados" in client.get("/?lang=es").data.decode()
+    # an unknown language keeps the remembered one
     assert '<html lang="es">' in client.get("/?lang=fr").data.decode()
 
 
-def test_messages_have_both_languages() -> None:
-    assert MESSAGES["es"].keys() == MESSAGES["en"].keys()
+def test_language_defaults_to_the_browser_then_spanish(app: Flask, users) -> None:
+    browser = app.test_client()
+    session_login(browser, users["planner"])
+    english = browser.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).data.decode()
+    assert '<html lang="en">' in english and "Loaded data overview" in english
+    other = app.test_client()
+    session_login(other, users["planner"])
+    assert '<html lang="es">' in other.get("/", headers={"Accept-Language": "fr"}).data.decode()
+
+
+def test_weekly_page_formats_dates_and_numbers_per_language(app: Flask, users) -> None:
+    browser = app.test_client()
+    session_login(browser, users["planner"])
+    url = "/semanal?vintage=2016&level=zone&as_of=2015-03-15"
+    spanish = browser.get(url + "&lang=es").data.decode()
+    assert "domingo 15 de marzo de 2015" in spanish and "Zona" in spanish
+    english = browser.get(url + "&lang=en").data.decode()
+    assert "Sunday 15 March 2015" in english and "Zone" in english
+    assert "domingo" not in english
+    # back to Spanish, remembered for the next page
+    browser.get(url + "&lang=es")
+    assert "domingo 15 de marzo de 2015" in browser.get(url).data.decode()
+    assert formatting.number(1234567.5, 1) == "1,234,567.5"  # es-MX groups like English
+    assert formatting.short_date(date(2024, 9, 1), "es") == "1 sep 2024"
+    assert formatting.short_date(date(2024, 9, 1), "en") == "1 Sep 2024"
+
+
+def test_every_message_has_an_english_translation() -> None:
+    po, _ = catalog_paths("en")
+    with po.open("rb") as handle:
+        catalog = read_po(handle)
+    translated = {(m.context, m.id) for m in catalog if m.id and m.string}
+    assert {(key, text) for key, text in SOURCE.items()} <= translated
 
 
 # --- JSON and CSV twins ------------------------------------------------------------------
@@ -446,7 +482,7 @@ def test_map_draws_every_sector_with_no_internet(live_url: str):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page()
+            page = browser.new_page(locale="es-MX")
             page.route("**/*", local_only)
             page.goto(f"{live_url}/?vintage=2016&year=2015")
             assert page.url.startswith(f"{live_url}/login")
@@ -474,7 +510,7 @@ def test_map_libraries_come_from_a_cdn_where_the_packages_are_missing(loaded_db,
     page = client.get("/?vintage=2016&year=2015").get_data(as_text=True)
     assert "cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
     assert "/vendor/leaflet/" not in page
-    assert MESSAGES["es"]["map_note_online"] in page
+    assert SOURCE["map_note_online"] in page
     assert status_of(client, "/vendor/leaflet/leaflet.min.js") == 404
 
 

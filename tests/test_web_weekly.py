@@ -375,7 +375,7 @@ def test_weekly_table_in_the_browser(live_url: str, tmp_path: Path) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(accept_downloads=True)
+            page = browser.new_page(accept_downloads=True, locale="es-MX")
             page.route("**/*", local_only)
             page.goto(f"{live_url}/semanal?vintage=2016&as_of=2015-06-14")
             page.fill("#name", "t_commander")

@@ -48,7 +48,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     -------
     flask.Flask
     """
-    from web import errors, security, templating
+    from flask_babel import Babel
+
+    from web import errors, i18n, security, templating
     from web.api import v1 as api
     from web.views import admin, auth, health, overview, trends, vendor, weekly
 
@@ -57,6 +59,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("COMPSTAT")
     if test_config is not None:
         app.config.from_mapping(test_config)
+    i18n.compile_catalogs()
+    Babel(
+        app,
+        locale_selector=templating.select_language,
+        default_translation_directories=str(i18n.TRANSLATIONS),
+    )
     templating.register(app)
     errors.register(app)
     app.register_blueprint(overview.bp)

@@ -2,8 +2,8 @@
 
 Mexican usage groups thousands with a comma and marks decimals with a point
 (``1,234.5``), as English does; what differs between the languages is the words of
-dates. Tables use short dates (``16 jun 2024``), headers long ones
-(``domingo 16 de junio de 2024``).
+dates, which come from Babel's locale data (CLDR ``es_MX`` and ``en``). Tables use
+short dates (``16 jun 2024``), headers long ones (``domingo 16 de junio de 2024``).
 """
 
 from __future__ import annotations
@@ -11,40 +11,13 @@ from __future__ import annotations
 import math
 from datetime import date
 
-MONTHS = {
-    "es": (
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-WEEKDAYS = {
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
+from babel.dates import format_date
+
+#: The Babel (CLDR) locale of each interface language.
+LOCALES = {"es": "es_MX", "en": "en"}
+#: Date patterns (CLDR) of each language: table dates and header dates.
+SHORT_DATE = "d MMM y"
+LONG_DATE = {"es": "EEEE d 'de' MMMM 'de' y", "en": "EEEE d MMMM y"}
 MINUS = "\u2212"
 #: Shown for a percent change with a zero base (undefined), in both languages.
 UNDEFINED = "n/d"
@@ -72,22 +45,19 @@ def percent(value: float | None) -> str:
 
 
 def short_month(month: int, lang: str) -> str:
-    """Return a month's three-letter abbreviation (``jun`` in Spanish, ``Jun`` in English)."""
-    return MONTHS[_lang(lang)][month - 1][:3]
+    """Return a month's abbreviation in the locale (``jun`` in es-MX, ``Jun`` in English)."""
+    return format_date(date(2000, month, 1), "MMM", locale=LOCALES[_lang(lang)])
 
 
 def short_date(day: date, lang: str = "es") -> str:
-    """Return ``16 jun 2024`` (English ``16 Jun 2024``)."""
-    return f"{day.day} {short_month(day.month, lang)} {day.year}"
+    """Return ``16 jun 2024`` (English ``16 Jun 2024``), per the locale's month names."""
+    return format_date(day, SHORT_DATE, locale=LOCALES[_lang(lang)])
 
 
 def long_date(day: date, lang: str = "es") -> str:
     """Return ``domingo 16 de junio de 2024`` (English ``Sunday 16 June 2024``)."""
     lang = _lang(lang)
-    weekday, month = WEEKDAYS[lang][day.weekday()], MONTHS[lang][day.month - 1]
-    if lang == "en":
-        return f"{weekday} {day.day} {month} {day.year}"
-    return f"{weekday} {day.day} de {month} de {day.year}"
+    return format_date(day, LONG_DATE[lang], locale=LOCALES[lang])
 
 
 def date_range(start: date, end: date, lang: str = "es") -> str:

@@ -13,7 +13,7 @@ from compstat import exports
 from compstat.errors import InvalidQueryError
 from web import assets, mapping, security
 from web.handlers.overview import Overview
-from web.i18n import DEFAULT_LANGUAGE, MESSAGES
+from web.i18n import SOURCE
 from web.tables import Table, jsonable
 from web.templating import t
 
@@ -118,7 +118,7 @@ def error(status: int, kind: str, message: str) -> ResponseReturnValue:
         What went wrong, for the user.
     """
     key = f"error_{status}"
-    title = t(key) if key in MESSAGES[DEFAULT_LANGUAGE] else t("error_title")
+    title = t(key) if key in SOURCE else t("error_title")
     fmt = error_format()
     if fmt == "json":
         code = ERROR_CODES.get(status, "error")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, request, session, url_for
+from flask_babel import get_locale, pgettext
 
 from web import formatting
-from web.i18n import DEFAULT_LANGUAGE, choose_language, translate
+from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, SOURCE
 
 #: Query arguments that links to other pages and twins carry over.
 KEPT_ARGS = ("vintage", "year", "lang")
@@ -17,21 +18,36 @@ PAGE_ARGS = ("vintage", "level", "group", "basis", "as_of", "parent", "lang")
 LIST_PREVIEW = 5
 
 
+def select_language() -> str:
+    """Flask-Babel's locale selector: ``?lang=`` (remembered), the session, the browser, Spanish."""
+    requested = request.args.get("lang")
+    if requested in LANGUAGES:
+        session["lang"] = requested
+        return requested
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+
+
 def current_language() -> str:
-    """Return the language of the current request (``?lang=``, Spanish by default)."""
-    return choose_language(request.args.get("lang"))
+    """Return the language Flask-Babel chose for this request (``es`` or ``en``)."""
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LANGUAGES else "es"
 
 
 def t(key: str, **values: object) -> str:
-    """Return message ``key`` in the current request's language."""
-    return translate(current_language(), key, **values)
+    """Return message ``key`` in the request's language (the key itself if unknown)."""
+    if key not in SOURCE:
+        return key
+    return pgettext(key, SOURCE[key]) % values
 
 
 def kept_args(**changes: Any) -> dict[str, str]:
-    """Return the kept query arguments with ``changes``, minus empty ones and ``lang=es``."""
-    args = {k: request.args.get(k) for k in KEPT_ARGS} | changes
-    if args.get("lang") == DEFAULT_LANGUAGE:
-        args["lang"] = None
+    """Return the kept query arguments with ``changes``, minus empty ones.
+
+    ``lang`` is kept only when ``changes`` sets it: the session remembers the language.
+    """
+    args = {k: request.args.get(k) for k in KEPT_ARGS if k != "lang"} | changes
     return {k: v for k, v in args.items() if v not in (None, "")}
 
 
@@ -42,9 +58,9 @@ def url_with(**changes: Any) -> str:
     language keeps the weekly table's level, group and drill-down.
     """
     endpoint = request.endpoint or "overview.index"
-    args: dict[str, Any] = request.args.to_dict(flat=False) | changes
-    if args.get("lang") in (DEFAULT_LANGUAGE, [DEFAULT_LANGUAGE]):
-        args["lang"] = None
+    args: dict[str, Any] = request.args.to_dict(flat=False)
+    args.pop("lang", None)  # the session remembers it; a switch sets it in ``changes``
+    args |= changes
     kept = {k: v for k, v in args.items() if v not in (None, "", [])}
     return url_for(endpoint, **(request.view_args or {}), **kept)
 
@@ -57,11 +73,9 @@ def twin_url(table: str, fmt: str) -> str:
 def page_url(endpoint: str, **changes: Any) -> str:
     """Return the URL of ``endpoint`` keeping the current :data:`PAGE_ARGS`, with ``changes``.
 
-    A change to ``None`` drops the argument; ``lang=es`` (the default) is dropped too.
+    A change to ``None`` drops the argument; ``lang`` is kept only when changed.
     """
-    args = {k: request.args.get(k) for k in PAGE_ARGS} | changes
-    if args.get("lang") == DEFAULT_LANGUAGE:
-        args["lang"] = None
+    args = {k: request.args.get(k) for k in PAGE_ARGS if k != "lang"} | changes
     return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
 
 
