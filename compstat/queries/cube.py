@@ -37,8 +37,10 @@ EPOCH = np.datetime64("1970-01-01", "D")
 T = TypeVar("T")
 
 _VERSION = """
-SELECT (SELECT coalesce(max(id), 0) FROM load_run),
+SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),
+       (SELECT coalesce(max(id), 0) FROM load_run),
        (SELECT count(*) FROM load_run),
+       (SELECT coalesce(max(finished_at)::text, '') FROM load_run),
        (SELECT coalesce(max(loaded_at)::text, '') || count(*) FROM commander)
 """
 
@@ -81,7 +83,11 @@ GROUP BY s.id ORDER BY min(i.occurred_date)
 
 
 def data_version(conn: Connection) -> tuple:
-    """Return a value that changes whenever a load or a roster changes what reads return."""
+    """Return a value that changes whenever a load or a roster changes what reads return.
+
+    It names the database itself (its oid), so a database dropped and created again
+    under the same name never meets the arrays cached for the old one.
+    """
     return tuple(conn.execute(text(_VERSION)).one())
 
 
