@@ -83,7 +83,7 @@ def _summary(seconds: list[float]) -> dict:
 
 def raw_weekly(conn: Connection, as_of: date) -> pd.DataFrame:
     """Return the sector table's counts per sector, category and period, from raw tables."""
-    periods = [(f"{kind}_{name}", w) for kind, ws in win.standard_windows(as_of).items()
+    periods = [(f"p_{kind}_{name}", w) for kind, ws in win.standard_windows(as_of).items()
                for name, w in ws.periods().items()]  # fmt: skip
     columns = ", ".join(
         f"count(*) FILTER (WHERE i.occurred_date BETWEEN :{n}_s AND :{n}_e) AS {n}"
@@ -172,6 +172,6 @@ def _check(conn: Connection) -> dict:
     differing = 0
     for row in fast.itertuples():
         key = (row.unit_id, row.group)
-        expected = raw.loc[key, f"{row.window}_current"] if key in raw.index else 0
+        expected = raw.loc[key, f"p_{row.window}_current"] if key in raw.index else 0
         differing += int(expected != row.current)
     return {"cells": len(fast), "cells_differing": differing}

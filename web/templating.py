@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,9 @@ KEPT_ARGS = ("vintage", "year", "lang")
 #: Query arguments the weekly table and trend pages carry over to each other.
 PAGE_ARGS = ("vintage", "level", "group", "basis", "as_of", "parent", "lang")
 LIST_PREVIEW = 5
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def select_language() -> str:
@@ -39,7 +43,11 @@ def t(key: str, **values: object) -> str:
     """Return message ``key`` in the request's language (the key itself if unknown)."""
     if key not in SOURCE:
         return key
-    return pgettext(key, SOURCE[key]) % values
+    message = pgettext(key, SOURCE[key])
+    if values:
+        return message % values
+    # no values: a template for the page's scripts, which fill ``{name}`` themselves
+    return _PLACEHOLDER.sub(r"{\1}", message).replace("%%", "%")
 
 
 def kept_args(**changes: Any) -> dict[str, str]:
