@@ -117,6 +117,7 @@ class IncidentLoad:
         self.summary = LoadSummary(run_id=run_id)
         self.occurrence_keys = OccurrenceKeys()
         self.row_counts: Counter[str] = Counter()
+        self.counter = counts.DailyCounter()
         self.unplaced: list[Unplaced] = []
         #: Set for a superseding (cumulative) release: see :mod:`etl.releases`.
         self.release: releases.ReleaseKeys | None = None
@@ -183,11 +184,8 @@ class IncidentLoad:
             if not placed:  # no territory yet: loading a vintage places these incidents
                 continue
             placement.queue_assignments(self.queue, batch.ids, placed)
-            # counted per slice and sent at once, so the server stores counts while the
-            # next slice is parsed; readers sum rows, so a day cut by two slices is fine
-            counter = counts.DailyCounter()
-            counter.add(placed, batch.categories, batch.day)
-            counts.queue_counts(self.queue, counter)
+            # counted for the whole load, written once it is done (etl.counts.write)
+            self.counter.add(placed, batch.categories, batch.day)
         self.unplaced.clear()
 
     def _quarantine(self, rejects: list[Reject]) -> None:
@@ -226,7 +224,7 @@ class IncidentLoad:
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
         last_id = self.next_id - 1 if s.loaded else None
         runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id, state.partial)
-        counts.merge(self.conn, drop_zeros=s.retired > 0)
+        counts.write(self.conn, self.counter, retired=s.retired > 0)
         return s
 
 
@@ -393,7 +391,6 @@ def _load(
             return LoadSummary(read=read, duplicates=read, run_id=run, notes=[note], skipped=True)
         source_id, _ = _source_row(conn, spec.code)
         run_id = runs.start_run(conn, "incidents", path, sha, source_id=source_id)
-        counts.open_delta(conn)
         # chunks are read and checked one ahead, in a thread; the first while the load
         # reads the stored keys. The quadrant grids are read and built in another thread
         # while the first slices' incidents are sent.

@@ -138,11 +138,9 @@ def place_stored_incidents(conn: Connection, vintage_id: int) -> int:
     counter.add(
         releases.live_only(placed, live), frame["category_id"].to_numpy(np.int16)[live], days[live]
     )
-    counts.open_delta(conn)
     with bulk.CopyQueue(conn) as queue:
         placement.queue_assignments(queue, frame["id"].to_numpy(np.int64), placed)
-        counts.queue_counts(queue, counter)
-    counts.merge(conn)
+    counts.write(conn, counter)
     return len(frame)
 
 

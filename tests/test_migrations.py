@@ -1,8 +1,8 @@
 """Migrations go down and up again, and each revision leaves the indexes it promises.
 
-The read side relies on ``daily_count``'s unique key (date-range scans of a vintage)
-and its (vintage, quadrant, day) index (one unit's series); the load-side fact tables
-``incident`` and ``assignment`` carry none.
+The read side relies on ``daily_count``'s unique key (date-range scans of a vintage,
+and the order loads append in); the load-side fact tables ``incident`` and
+``assignment`` carry none.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ INDEXES = """
 """
 
 
-READ_SIDE_INDEXES = ["daily_count_key", "daily_count_unit_day_idx"]
+READ_SIDE_INDEXES = ["daily_count_key"]
 
 
 def indexes(engine) -> list[str]:

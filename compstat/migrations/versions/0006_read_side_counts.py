@@ -4,9 +4,10 @@
 every read summed whole-table scans, and the weekly sector table cost about 0.6 s.
 Reads now come first. ``daily_count`` keeps one row per (vintage, day, quadrant,
 category), enforced by a unique key (NULL quadrant = outside every quadrant counts
-as one value), whose B-tree serves date-range scans of a vintage; a second index on
-(vintage, quadrant, day) serves one unit's series. Loads merge their counts into it
-(``etl/counts.py``, the table's one write path).
+as one value), whose B-tree serves date-range scans of a vintage. Loads write their
+counts into it (``etl/counts.py``, the table's one write path). A second index on
+(vintage, quadrant, day) was tried for one unit's series and dropped: the series are
+read from the in-memory count cube, and the index doubled the cost of writing counts.
 
 A third basis, ``n_source``, counts exactly the quadrant the source recorded, in the
 source's own vintage: rows the source left unassigned, or assigned to a code the
@@ -82,7 +83,6 @@ ORDER BY 1, 2, 3, 4
 FINISH = """
 DROP TABLE daily_count;
 ALTER TABLE daily_count_keyed RENAME TO daily_count;
-CREATE INDEX daily_count_unit_day_idx ON daily_count (vintage_id, quadrant_id, day);
 ALTER TABLE daily_count ALTER COLUMN vintage_id SET STATISTICS 10,
     ALTER COLUMN day SET STATISTICS 10, ALTER COLUMN quadrant_id SET STATISTICS 10,
     ALTER COLUMN category_id SET STATISTICS 10, ALTER COLUMN n_recorded SET STATISTICS 10,
@@ -133,7 +133,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("ALTER TABLE source DROP COLUMN high_impact_only")
     op.execute("ALTER TABLE daily_count DROP CONSTRAINT daily_count_key")
-    op.execute("DROP INDEX daily_count_unit_day_idx")
     op.execute("ALTER TABLE daily_count DROP COLUMN n_source")
     op.execute("DROP VIEW assignment_with_method")
     op.execute(OLD_VIEW)
