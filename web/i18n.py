@@ -222,6 +222,119 @@ MESSAGES: dict[str, dict[str, str]] = {
         "to_date": "Hasta",
         "back_to_weekly": "Volver a la tabla semanal",
         "chart_data": "Datos de la gráfica",
+        # the hotspot map (web/handlers/hotspots.py, web/static/map.js)
+        "nav_map": "Mapa",
+        "map_title": "Mapa delictivo",
+        "map_window": "Ventana",
+        "window_custom": "Rango de fechas",
+        "map_measure": "Medida",
+        "measure_count": "Incidentes",
+        "measure_rate": "Tasa por 100 mil habitantes",
+        "measure_density": "Incidentes por km²",
+        "measure_change_previous": "Cambio contra el periodo anterior (%)",
+        "measure_change_year_ago": "Cambio contra el año anterior (%)",
+        "map_layers": "Capas",
+        "layer_gi": "Puntos calientes y fríos (Gi*)",
+        "layer_kde": "Superficie de densidad",
+        "map_loading": "Cargando mapa…",
+        "map_error": "No se pudo cargar el mapa.",
+        "map_period": "{window}: {dates}",
+        "map_compared": "Comparado con {previous} (periodo anterior) y {year_ago} (año anterior).",
+        "map_previous": "Periodo anterior",
+        "map_year_ago": "Año anterior",
+        "map_density": "Incidentes por km²",
+        "map_population": "Población",
+        "map_gi": "Gi* (z)",
+        "map_emerging": "Patrón de 12 semanas",
+        "gi_hot_99": "Punto caliente, 99 % de confianza",
+        "gi_hot_95": "Punto caliente, 95 %",
+        "gi_hot_90": "Punto caliente, 90 %",
+        "gi_cold_99": "Punto frío, 99 % de confianza",
+        "gi_cold_95": "Punto frío, 95 %",
+        "gi_cold_90": "Punto frío, 90 %",
+        "gi_none": "No significativo",
+        "gi_legend": "Gi* sobre incidentes por km², 999 permutaciones, corrección FDR",
+        "flag_increase": "aumento significativo",
+        "flag_strong_increase": "aumento muy significativo",
+        "flag_decrease": "disminución significativa",
+        "flag_strong_decrease": "disminución muy significativa",
+        "map_trend_link": "Ver tendencia",
+        "map_legend_quantiles": "Quintiles de las unidades con incidentes",
+        "map_legend_zero": "Ninguno",
+        "map_legend_nodata": "Sin datos o n/d",
+        "map_legend_change": "Borde grueso: cambio significativo (prueba de Poisson)",
+        "map_kde_legend": "Densidad (radio de 250 m), incidentes por km²",
+        "map_kde_points": "{n} incidentes con ubicación",
+        "map_methods_link": "¿Qué método predice mejor?",
+        "map_note_no_data": "{period} ({dates}): sin datos cargados.",
+        "map_note_partial_data": "{period} ({dates}): datos cargados solo para parte del periodo.",
+        "map_note_out_of_scope": (
+            "{period} ({dates}): la fuente de ese periodo registra solo delitos de alto impacto."
+        ),
+        "map_note_cross_source": "{period} ({dates}): se compara con otra fuente.",
+        "map_hint": (
+            "Haga clic en una unidad para ver sus números, su mando y el enlace a su tendencia."
+        ),
+        "map_shapes_note": (
+            "Geometría simplificada (unos 20 m). Sin mapa de fondo: las líneas grises son los "
+            "límites de zona."
+        ),
+        "map_total": "Total: {n} incidentes",
+        "emerging_new_hot_spot": "nuevo punto caliente",
+        "emerging_consecutive_hot_spot": "punto caliente consecutivo",
+        "emerging_intensifying_hot_spot": "punto caliente en intensificación",
+        "emerging_persistent_hot_spot": "punto caliente persistente",
+        "emerging_diminishing_hot_spot": "punto caliente en disminución",
+        "emerging_sporadic_hot_spot": "punto caliente esporádico",
+        "emerging_oscillating_hot_spot": "punto caliente oscilante",
+        "emerging_historical_hot_spot": "punto caliente histórico",
+        "emerging_new_cold_spot": "nuevo punto frío",
+        "emerging_consecutive_cold_spot": "punto frío consecutivo",
+        "emerging_intensifying_cold_spot": "punto frío en intensificación",
+        "emerging_persistent_cold_spot": "punto frío persistente",
+        "emerging_diminishing_cold_spot": "punto frío en disminución",
+        "emerging_sporadic_cold_spot": "punto frío esporádico",
+        "emerging_oscillating_cold_spot": "punto frío oscilante",
+        "emerging_historical_cold_spot": "punto frío histórico",
+        "emerging_no_pattern": "sin patrón",
+        "methods_title": "¿Qué método de puntos calientes predice mejor?",
+        "methods_intro": (
+            "Resultado guardado de «compstat hotspots evaluate»: cada método señala el 5 % del "
+            "área con más delitos esperados, con lo ocurrido antes de cada ventana de prueba, y "
+            "se mide cuántos delitos de la ventana captó."
+        ),
+        "methods_explain": (
+            "PAI: cuántas veces más delitos captan las áreas señaladas que su parte del área (1 "
+            "es el azar). PEI: qué tan cerca quedó del mejor resultado posible en la ventana (1 "
+            "es el máximo). Tasa de acierto: parte de los delitos captados."
+        ),
+        "methods_unset": (
+            "No hay una evaluación configurada. Genérela con «compstat hotspots evaluate "
+            "--vintage 2023 --year 2023 --method all --format json -o evaluacion.json» (tarda "
+            "minutos) y apunte COMPSTAT_HOTSPOT_EVALUATION a ese archivo."
+        ),
+        "methods_missing": (
+            "El archivo de evaluación configurado ({path}) no existe. Genérelo con «compstat "
+            "hotspots evaluate … --format json -o {path}»."
+        ),
+        "methods_unreadable": (
+            "El archivo {path} no es una salida JSON de «compstat hotspots evaluate»."
+        ),
+        "methods_default": "Método por omisión: {method}",
+        "methods_baseline": "línea base",
+        "methods_beats": "Supera a la cuadrícula (línea base)",
+        "methods_parameters": "Parámetros",
+        "methods_basket": "Canasta",
+        "methods_method": "Método",
+        "methods_windows": "Ventanas",
+        "methods_mean_pai": "PAI medio",
+        "methods_median_pai": "PAI mediano",
+        "methods_mean_pei": "PEI medio",
+        "methods_mean_rri": "RRI medio",
+        "methods_hit_rate": "Tasa de acierto",
+        "yes": "sí",
+        "no": "no",
+        "back_to_map": "Volver al mapa",
     },
     "en": {
         "app_title": "CompStat CDMX",
@@ -429,6 +542,116 @@ MESSAGES: dict[str, dict[str, str]] = {
         "to_date": "To",
         "back_to_weekly": "Back to the weekly table",
         "chart_data": "Chart data",
+        # the hotspot map (web/handlers/hotspots.py, web/static/map.js)
+        "nav_map": "Map",
+        "map_title": "Crime map",
+        "map_window": "Window",
+        "window_custom": "Date range",
+        "map_measure": "Measure",
+        "measure_count": "Incidents",
+        "measure_rate": "Rate per 100,000 residents",
+        "measure_density": "Incidents per km²",
+        "measure_change_previous": "Change against the previous period (%)",
+        "measure_change_year_ago": "Change against the year before (%)",
+        "map_layers": "Layers",
+        "layer_gi": "Hot and cold spots (Gi*)",
+        "layer_kde": "Density surface",
+        "map_loading": "Loading map…",
+        "map_error": "The map could not be loaded.",
+        "map_period": "{window}: {dates}",
+        "map_compared": "Compared with {previous} (previous period) and {year_ago} (year before).",
+        "map_previous": "Previous period",
+        "map_year_ago": "Year before",
+        "map_density": "Incidents per km²",
+        "map_population": "Population",
+        "map_gi": "Gi* (z)",
+        "map_emerging": "12-week pattern",
+        "gi_hot_99": "Hot spot, 99 % confidence",
+        "gi_hot_95": "Hot spot, 95 %",
+        "gi_hot_90": "Hot spot, 90 %",
+        "gi_cold_99": "Cold spot, 99 % confidence",
+        "gi_cold_95": "Cold spot, 95 %",
+        "gi_cold_90": "Cold spot, 90 %",
+        "gi_none": "Not significant",
+        "gi_legend": "Gi* on incidents per km², 999 permutations, FDR correction",
+        "flag_increase": "significant increase",
+        "flag_strong_increase": "strongly significant increase",
+        "flag_decrease": "significant decrease",
+        "flag_strong_decrease": "strongly significant decrease",
+        "map_trend_link": "See trend",
+        "map_legend_quantiles": "Quintiles of the units with incidents",
+        "map_legend_zero": "None",
+        "map_legend_nodata": "No data or n/a",
+        "map_legend_change": "Thick outline: significant change (Poisson test)",
+        "map_kde_legend": "Density (250 m radius), incidents per km²",
+        "map_kde_points": "{n} located incidents",
+        "map_methods_link": "Which method predicts best?",
+        "map_note_no_data": "{period} ({dates}): no data loaded.",
+        "map_note_partial_data": "{period} ({dates}): data loaded for part of the period only.",
+        "map_note_out_of_scope": (
+            "{period} ({dates}): that period's source records high-impact crimes only."
+        ),
+        "map_note_cross_source": "{period} ({dates}): compared with another source.",
+        "map_hint": "Click a unit to see its numbers, its commander and a link to its trend.",
+        "map_shapes_note": (
+            "Simplified shapes (about 20 m). No base map: the grey lines are the zone boundaries."
+        ),
+        "map_total": "Total: {n} incidents",
+        "emerging_new_hot_spot": "new hot spot",
+        "emerging_consecutive_hot_spot": "consecutive hot spot",
+        "emerging_intensifying_hot_spot": "intensifying hot spot",
+        "emerging_persistent_hot_spot": "persistent hot spot",
+        "emerging_diminishing_hot_spot": "diminishing hot spot",
+        "emerging_sporadic_hot_spot": "sporadic hot spot",
+        "emerging_oscillating_hot_spot": "oscillating hot spot",
+        "emerging_historical_hot_spot": "historical hot spot",
+        "emerging_new_cold_spot": "new cold spot",
+        "emerging_consecutive_cold_spot": "consecutive cold spot",
+        "emerging_intensifying_cold_spot": "intensifying cold spot",
+        "emerging_persistent_cold_spot": "persistent cold spot",
+        "emerging_diminishing_cold_spot": "diminishing cold spot",
+        "emerging_sporadic_cold_spot": "sporadic cold spot",
+        "emerging_oscillating_cold_spot": "oscillating cold spot",
+        "emerging_historical_cold_spot": "historical cold spot",
+        "emerging_no_pattern": "no pattern",
+        "methods_title": "Which hotspot method predicts best?",
+        "methods_intro": (
+            "The stored output of `compstat hotspots evaluate`: each method flags the 5 % of the "
+            "area with the most expected crime, from what happened before each test window, and "
+            "the window's crimes it caught are counted."
+        ),
+        "methods_explain": (
+            "PAI: how many times more crime the flagged areas catch than their share of the area "
+            "(1 is chance). PEI: how close it came to the best possible in the window (1 at "
+            "most). Hit rate: share of the crimes caught."
+        ),
+        "methods_unset": (
+            "No evaluation is configured. Make one with `compstat hotspots evaluate --vintage "
+            "2023 --year 2023 --method all --format json -o evaluation.json` (it takes minutes) "
+            "and point COMPSTAT_HOTSPOT_EVALUATION at that file."
+        ),
+        "methods_missing": (
+            "The configured evaluation file ({path}) does not exist. Make it with `compstat "
+            "hotspots evaluate … --format json -o {path}`."
+        ),
+        "methods_unreadable": (
+            "The file {path} is not a JSON output of `compstat hotspots evaluate`."
+        ),
+        "methods_default": "Default method: {method}",
+        "methods_baseline": "baseline",
+        "methods_beats": "Beats the grid (baseline)",
+        "methods_parameters": "Parameters",
+        "methods_basket": "Basket",
+        "methods_method": "Method",
+        "methods_windows": "Windows",
+        "methods_mean_pai": "Mean PAI",
+        "methods_median_pai": "Median PAI",
+        "methods_mean_pei": "Mean PEI",
+        "methods_mean_rri": "Mean RRI",
+        "methods_hit_rate": "Hit rate",
+        "yes": "yes",
+        "no": "no",
+        "back_to_map": "Back to the map",
     },
 }
 
