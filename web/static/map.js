@@ -179,6 +179,7 @@
         layer.bindTooltip(function () { return tooltip(feature.properties.unit_id); }, { sticky: true, direction: "top" });
       }
     }).addTo(map);
+    units.eachLayer(function (layer) { layer.getElement().setAttribute("data-unit", layer.feature.properties.unit_id); });
     if (firstView && !restoreView()) map.fitBounds(units.getBounds(), { padding: [8, 8] });
     firstView = false;
   }
