@@ -394,6 +394,7 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
             page.locator(f'#map path[data-unit="{centre}"]').click()
             page.wait_for_selector(f'.unit-popup[data-unit="{centre}"]')
             rows = popup_rows(page)
+            assert page.locator(".unit-popup h3").inner_text() == f"Cuadrante {centre}"
             assert rows["Incidentes"] == str(IN_CENTRE)
             assert rows["Mando"] == f"Segundo Inspector {COMMANDER}"
             assert rows["Periodo anterior"].startswith("0 ·")

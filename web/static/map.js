@@ -410,9 +410,11 @@
   // -- a unit's numbers -----------------------------------------------------------------------
 
   function unitName(unit) {
+    // "Cuadrante C-1.1.3", "Sector O-1.3 · CHURUBUSCO", "Región P-1" (a name holding its code)
     var f = shapes.features[index[unit]], name = f ? f.properties.unit_name : "";
     var level = label("level_" + state().level);
-    if (!name || name.split(" ").pop() === unit) return name || unit;
+    if (!name || name === unit) return level + " " + unit;
+    if (name.split(" ").pop() === unit) return name;
     return level + " " + unit + " · " + name;
   }
 
