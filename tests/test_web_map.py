@@ -390,6 +390,16 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
             assert "layers=&" in page.url or page.url.endswith("layers=")
             page.check('input[name="layers"][value="gi"]')
             assert page.locator("#map .leaflet-gi-pane path").count() == hot
+            # the density surface (commanders may see it): fetched, drawn on a canvas
+            with page.expect_response(lambda r: "/mapa/densidad.json" in r.url):
+                page.check('input[name="layers"][value="kde"]')
+            page.wait_for_selector("#map .leaflet-kde-pane canvas")
+            page.wait_for_function(
+                "document.querySelector('.map-legend').innerText.includes('Densidad')"
+            )
+            assert "layers=gi%2Ckde" in page.url or "layers=gi,kde" in page.url
+            page.uncheck('input[name="layers"][value="kde"]')
+            assert "Densidad" not in page.locator(".map-legend").inner_text()
             # click the centre quadrant: its numbers, commander and trend link
             page.locator(f'#map path[data-unit="{centre}"]').click()
             page.wait_for_selector(f'.unit-popup[data-unit="{centre}"]')

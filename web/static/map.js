@@ -476,6 +476,8 @@
   function onChange(event) {
     var name = event.target.name;
     if (name === "window") { showCustom(); fillCustom(); }
+    // another vintage has other data: its own last loaded Sunday, unless a range is chosen
+    if (name === "vintage" && form.elements.window.value !== "custom") form.elements.as_of.value = "";
     if (name === "measure") { redraw(); return; }
     if (name === "layers") { redraw(); if (state().layers.indexOf("kde") >= 0) loadDensity(); else { kde = null; drawDensity(); } return; }
     if (form.elements.window.value === "custom" && (!form.elements.from.value || !form.elements.to.value)) return;
