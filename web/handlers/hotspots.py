@@ -21,7 +21,6 @@ from sqlalchemy import Connection
 
 from compstat.errors import InvalidQueryError
 from compstat.groups import HIGH_IMPACT, Group, group, groups
-from compstat.queries import cube as cubes
 from compstat.queries import hotspots as hs
 from compstat.queries.hotspot_evaluation import DEFAULT_METHOD
 from compstat.queries.roster import commander_labels
@@ -254,7 +253,6 @@ def api_layer(conn: Connection, args: Mapping[str, Any]) -> dict[str, Any]:
     group(r.group)
     if r.window == "custom" and (r.start is None or r.end is None):
         raise InvalidQueryError("a custom window needs from and to")
-    cubes.check_choice("level", r.level, LEVELS)
     return hs.layer_geojson(conn, r.hotspot_query())
 
 
