@@ -47,6 +47,12 @@ EXAMPLES = {
     "trends.explorer": ("GET", "/tendencias?vintage=2016&unit=P-1.4"),
     "trends.series": ("GET", "/tendencias.json?vintage=2016&unit=P-1.4"),
     "trends.time_of_day": ("GET", "/hora.json?vintage=2016&unit=P-1.4&as_of=2015-03-15"),
+    "hotspots.page": ("GET", "/mapa?vintage=2016&as_of=2015-03-15"),
+    "hotspots.values": ("GET", "/mapa.json?vintage=2016&as_of=2015-03-15&shapes=1"),
+    "hotspots.density": ("GET", "/mapa/densidad.json?vintage=2016&as_of=2015-03-15"),
+    "hotspots.download": ("GET", "/mapa.csv?vintage=2016&level=sector&as_of=2015-03-15"),
+    "hotspots.methods": ("GET", "/mapa/metodos"),
+    "api.hotspots": ("GET", "/api/v1/hotspots?vintage=2016&level=sector&as_of=2015-03-15"),
 }
 
 

@@ -53,6 +53,7 @@ RULES: dict[str, frozenset[str]] = {
     "api.unit": EVERY_ROLE,
     "api.counts": EVERY_ROLE,
     "api.incidents": POINT_ROLES,
+    "api.hotspots": EVERY_ROLE,
     # the weekly table, its downloads and trends: counts per unit and week or month
     "weekly.page": EVERY_ROLE,
     "weekly.download": EVERY_ROLE,
@@ -61,6 +62,13 @@ RULES: dict[str, frozenset[str]] = {
     "trends.series": EVERY_ROLE,
     # incidents by day of week and hour: exact times of single incidents in small units
     "trends.time_of_day": POINT_ROLES,
+    # the hotspot map: quadrant aggregates for everyone; the density surface (250 m cells,
+    # finer than a quadrant) for the roles that see points
+    "hotspots.page": EVERY_ROLE,
+    "hotspots.values": EVERY_ROLE,
+    "hotspots.download": EVERY_ROLE,
+    "hotspots.methods": EVERY_ROLE,
+    "hotspots.density": POINT_ROLES,
 }
 
 

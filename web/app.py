@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "API_GEOMETRY_TOLERANCE": 0.0001,
     # Seconds an API query may run before it is stopped (503); None: no limit.
     "API_STATEMENT_TIMEOUT": 60,
+    # The hotspot methods page (/mapa/metodos) shows this `compstat hotspots evaluate
+    # --format json -o FILE` output (the evaluation takes minutes: never run per request).
+    "HOTSPOT_EVALUATION": None,
 }
 
 
@@ -52,7 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from web import errors, i18n, security, templating
     from web.api import v1 as api
-    from web.views import admin, auth, health, overview, trends, vendor, weekly
+    from web.views import admin, auth, health, hotspots, overview, trends, vendor, weekly
 
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -69,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(overview.bp)
     app.register_blueprint(vendor.bp)
-    for blueprint in (auth.bp, health.bp, admin.bp, api.bp, weekly.bp, trends.bp):
+    for blueprint in (auth.bp, health.bp, admin.bp, api.bp, weekly.bp, trends.bp, hotspots.bp):
         app.register_blueprint(blueprint)
     security.register(app, auth.bp)
     return app

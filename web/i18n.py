@@ -234,6 +234,118 @@ SOURCE: dict[str, str] = {
     "to_date": "Hasta",
     "back_to_weekly": "Volver a la tabla semanal",
     "chart_data": "Datos de la gráfica",
+    "nav_map": "Mapa",
+    "map_title": "Mapa delictivo",
+    "map_window": "Ventana",
+    "window_custom": "Rango de fechas",
+    "map_measure": "Medida",
+    "measure_count": "Incidentes",
+    "measure_rate": "Tasa por 100 mil habitantes",
+    "measure_density": "Incidentes por km²",
+    "measure_change_previous": "Cambio contra el periodo anterior (%%)",
+    "measure_change_year_ago": "Cambio contra el año anterior (%%)",
+    "map_layers": "Capas",
+    "layer_gi": "Puntos calientes y fríos (Gi*)",
+    "layer_kde": "Superficie de densidad",
+    "map_loading": "Cargando mapa…",
+    "map_error": "No se pudo cargar el mapa.",
+    "map_period": "%(window)s: %(dates)s",
+    "map_compared": "Comparado con %(previous)s (periodo anterior) y %(year_ago)s (año anterior).",
+    "map_previous": "Periodo anterior",
+    "map_year_ago": "Año anterior",
+    "map_density": "Incidentes por km²",
+    "map_population": "Población",
+    "map_gi": "Gi* (z)",
+    "map_emerging": "Patrón de 12 semanas",
+    "gi_hot_99": "Punto caliente, 99 %% de confianza",
+    "gi_hot_95": "Punto caliente, 95 %%",
+    "gi_hot_90": "Punto caliente, 90 %%",
+    "gi_cold_99": "Punto frío, 99 %% de confianza",
+    "gi_cold_95": "Punto frío, 95 %%",
+    "gi_cold_90": "Punto frío, 90 %%",
+    "gi_none": "No significativo",
+    "gi_legend": "Gi* sobre incidentes por km², 999 permutaciones, corrección FDR",
+    "flag_increase": "aumento significativo",
+    "flag_strong_increase": "aumento muy significativo",
+    "flag_decrease": "disminución significativa",
+    "flag_strong_decrease": "disminución muy significativa",
+    "map_trend_link": "Ver tendencia",
+    "map_legend_quantiles": "Quintiles de las unidades con incidentes",
+    "map_legend_zero": "Ninguno",
+    "map_legend_nodata": "Sin datos o n/d",
+    "map_legend_change": "Borde grueso: cambio significativo (prueba de Poisson)",
+    "map_kde_legend": "Densidad (radio de 250 m), incidentes por km²",
+    "map_kde_points": "%(n)s incidentes con ubicación",
+    "map_methods_link": "¿Qué método predice mejor?",
+    "map_note_no_data": "%(period)s (%(dates)s): sin datos cargados.",
+    "map_note_partial_data": "%(period)s (%(dates)s): datos cargados solo para parte del periodo.",
+    "map_note_out_of_scope": (
+        "%(period)s (%(dates)s): la fuente de ese periodo registra solo delitos de alto impacto."
+    ),
+    "map_note_cross_source": "%(period)s (%(dates)s): se compara con otra fuente.",
+    "map_hint": (
+        "Haga clic en una unidad para ver sus números, su mando y el enlace a su tendencia."
+    ),
+    "map_shapes_note": (
+        "Geometría simplificada (unos 20 m). Sin mapa de fondo: las líneas grises son los "
+        "límites de zona."
+    ),
+    "map_total": "Total: %(n)s incidentes",
+    "emerging_new_hot_spot": "nuevo punto caliente",
+    "emerging_consecutive_hot_spot": "punto caliente consecutivo",
+    "emerging_intensifying_hot_spot": "punto caliente en intensificación",
+    "emerging_persistent_hot_spot": "punto caliente persistente",
+    "emerging_diminishing_hot_spot": "punto caliente en disminución",
+    "emerging_sporadic_hot_spot": "punto caliente esporádico",
+    "emerging_oscillating_hot_spot": "punto caliente oscilante",
+    "emerging_historical_hot_spot": "punto caliente histórico",
+    "emerging_new_cold_spot": "nuevo punto frío",
+    "emerging_consecutive_cold_spot": "punto frío consecutivo",
+    "emerging_intensifying_cold_spot": "punto frío en intensificación",
+    "emerging_persistent_cold_spot": "punto frío persistente",
+    "emerging_diminishing_cold_spot": "punto frío en disminución",
+    "emerging_sporadic_cold_spot": "punto frío esporádico",
+    "emerging_oscillating_cold_spot": "punto frío oscilante",
+    "emerging_historical_cold_spot": "punto frío histórico",
+    "emerging_no_pattern": "sin patrón",
+    "methods_title": "¿Qué método de puntos calientes predice mejor?",
+    "methods_intro": (
+        "Resultado guardado de «compstat hotspots evaluate»: cada método señala el 5 %% del "
+        "área con más delitos esperados, con lo ocurrido antes de cada ventana de prueba, y "
+        "se mide cuántos delitos de la ventana captó."
+    ),
+    "methods_explain": (
+        "PAI: cuántas veces más delitos captan las áreas señaladas que su parte del área (1 "
+        "es el azar). PEI: qué tan cerca quedó del mejor resultado posible en la ventana (1 "
+        "es el máximo). Tasa de acierto: parte de los delitos captados."
+    ),
+    "methods_unset": (
+        "No hay una evaluación configurada. Genérela con «compstat hotspots evaluate "
+        "--vintage 2023 --year 2023 --method all --format json -o evaluacion.json» (tarda "
+        "minutos) y apunte COMPSTAT_HOTSPOT_EVALUATION a ese archivo."
+    ),
+    "methods_missing": (
+        "El archivo de evaluación configurado (%(path)s) no existe. Genérelo con «compstat "
+        "hotspots evaluate … --format json -o %(path)s»."
+    ),
+    "methods_unreadable": (
+        "El archivo %(path)s no es una salida JSON de «compstat hotspots evaluate»."
+    ),
+    "methods_default": "Método por omisión: %(method)s",
+    "methods_baseline": "línea base",
+    "methods_beats": "Supera a la cuadrícula (línea base)",
+    "methods_parameters": "Parámetros",
+    "methods_basket": "Canasta",
+    "methods_method": "Método",
+    "methods_windows": "Ventanas",
+    "methods_mean_pai": "PAI medio",
+    "methods_median_pai": "PAI mediano",
+    "methods_mean_pei": "PEI medio",
+    "methods_mean_rri": "RRI medio",
+    "methods_hit_rate": "Tasa de acierto",
+    "yes": "sí",
+    "no": "no",
+    "back_to_map": "Volver al mapa",
 }
 
 

@@ -1,4 +1,4 @@
-"""Responses of the weekly table and trend pages: HTML, JSON and the table's downloads."""
+"""Responses of the weekly table, trend and map pages: HTML, JSON and their downloads."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from flask.typing import ResponseReturnValue
 
 from compstat import exports
 from compstat.groups import groups
+from compstat.stats.emerging import CATEGORIES
 from web import assets
+from web.handlers.hotspots import LEVELS, MEASURES, LayerDownload, MapPage, MethodsPage
 from web.handlers.trends import TrendPage
 from web.handlers.weekly import COLUMNS, WeeklyPage, download_name
-from web.render import json_response
-from web.templating import current_language
+from web.render import export_response, json_response
+from web.templating import current_language, t
 
 
 def chart_url() -> str:
@@ -70,3 +72,63 @@ def data(payload: dict[str, Any]) -> ResponseReturnValue:
     response = json_response(payload)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+#: Messages the map's script needs (passed as JSON in a data- attribute: no inline script).
+MAP_LABELS = (
+    *(f"measure_{m}" for m in MEASURES),
+    *(f"window_{w}_short" for w in ("week", "28d", "ytd")),
+    *(f"level_{level}" for level in LEVELS),
+    *(f"gi_{side}_{level}" for side in ("hot", "cold") for level in (99, 95, 90)),
+    *(f"flag_{f}" for f in ("increase", "strong_increase", "decrease", "strong_decrease")),
+    *(f"emerging_{category}" for category in CATEGORIES),
+    *(f"map_note_{code}" for code in ("no_data", "partial_data", "out_of_scope", "cross_source")),
+    "window_custom",
+    "gi_none",
+    "gi_legend",
+    "count",
+    "map_period",
+    "map_compared",
+    "map_previous",
+    "map_year_ago",
+    "map_density",
+    "map_population",
+    "area_km2",
+    "map_gi",
+    "map_emerging",
+    "map_trend_link",
+    "map_legend_quantiles",
+    "map_legend_zero",
+    "map_legend_nodata",
+    "map_legend_change",
+    "map_kde_legend",
+    "map_kde_points",
+    "map_total",
+    "map_error",
+    "map_loading",
+    "period_current",
+    "period_year_ago",
+    "commander",
+    "no_commander",
+    "fictitious",
+    "no_data",
+    "rate",
+    "months_short",
+)
+
+
+def map_page(page: MapPage) -> ResponseReturnValue:
+    """Return the hotspot map page (the map loads its numbers as JSON)."""
+    labels = {key: t(key) for key in MAP_LABELS}
+    return render_template("map.html", page=page, lang=current_language(), labels=labels)
+
+
+def layer_download(download: LayerDownload, fmt: str) -> ResponseReturnValue:
+    """Return the displayed map layer as GeoJSON or CSV, written by the export registry."""
+    frame = download.frame if fmt == "geojson" else download.frame.drop(columns="geometry")
+    return export_response(frame, fmt, download.meta, *download.name_parts)
+
+
+def methods_page(page: MethodsPage) -> ResponseReturnValue:
+    """Return the planner's page: which hotspot method predicts best (the stored evaluation)."""
+    return render_template("map_methods.html", page=page)

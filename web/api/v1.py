@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from web import render
 from web.api import Param, bp, endpoint
 from web.database import run_audited
 from web.handlers import api as handlers
+from web.handlers import hotspots as hotspot_handlers
 
 __all__ = ["bp"]
 
@@ -180,3 +182,51 @@ def counts(args: dict[str, Any]) -> ResponseReturnValue:
 def incidents(args: dict[str, Any]) -> ResponseReturnValue:
     """Return each incident with its day, time, category, quadrant and point; ordered by id."""
     return render.json_response(_audited(handlers.incidents, args))
+
+
+@endpoint(
+    "/hotspots",
+    "Hotspot map layer of a window (GeoJSON)",
+    not_found=UNKNOWN_VINTAGE,
+    media_types=("application/geo+json",),
+    params=[
+        VINTAGE,
+        Param(
+            "level",
+            "Map level.",
+            choices=hotspot_handlers.LEVELS,
+            default="quadrant",
+            example="sector",
+        ),
+        Param(
+            "window",
+            "week (Monday to as_of), 28d, ytd or custom (from, to).",
+            choices=hotspot_handlers.WINDOWS,
+            default="28d",
+            example="28d",
+        ),
+        Param("as_of", "Last day of the window (default: the last loaded Sunday).", "date"),
+        Param("from", "First day of a custom window.", "date"),
+        Param("to", "Last day of a custom window.", "date"),
+        Param("group", "Category group or category code.", default="alto_impacto"),
+        Param(
+            "assignment",
+            "Quadrant basis: the source's own, point in polygon, or the source's count.",
+            choices=hotspot_handlers.BASES,
+            default="recorded",
+            example="recorded",
+        ),
+    ],
+)
+def hotspots(args: dict[str, Any]) -> ResponseReturnValue:
+    """Return the map layer of a window as GeoJSON, one feature per unit.
+
+    Per unit: count, rate per 100,000 residents, density per km², the changes against
+    the previous period and the year before (with the weekly table's Poisson flag), Gi*
+    on densities (z, pseudo p-value from 999 permutations with seed 12345, bin after FDR),
+    the 12-week emerging hot spot class, and the unit's simplified shape. The map page
+    /mapa draws the same numbers.
+    """
+    data = _audited(hotspot_handlers.api_layer, args)
+    body = json.dumps(exports.jsonable(data), ensure_ascii=False)
+    return current_app.response_class(body, content_type=exports.GEOJSON.media_type)

@@ -1,0 +1,439 @@
+"""The hotspot map page (/mapa), its JSON, downloads, API endpoint and methods page (issue 10).
+
+Runs on the 2016 territory with synthetic SSP rows (the ``web_db`` fixture's three points
+plus a planted cluster): street robberies in the quadrant nearest the Zócalo (12, every
+other day from 1 June 2015) and the quadrants within about 1.5 km (6 each), and one
+homicide in each of 40 quadrants spread over the first half of 2015. The 28 days to
+Sunday 28 June 2015 hold all 12 robberies of the centre quadrant; the week of 22 to 28
+June only the one of 23 June.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from playwright.sync_api import Request, Route, sync_playwright
+from sqlalchemy import Engine, text
+from werkzeug.serving import make_server
+
+from compstat import accounts, db
+from compstat.queries.hotspots import COLUMNS
+from etl.incidents import load_incidents
+from etl.roster import load_roster
+from tests.conftest import POINT_MARKERS, TEST_PASSWORD, make_users, session_login
+from web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+SSP_HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
+AS_OF = "2015-06-28"
+WINDOW_START = date(2015, 6, 1)
+CENTRE = (-99.1332, 19.4326)
+IN_CENTRE, PER_NEIGHBOUR = 12, 6
+#: The cluster: quadrants within about 1.5 km of the centre's (in degrees). Large enough for
+#: Gi* with 999 permutations and FDR to flag it (at least 17 quadrants at the p floor).
+REACH = 0.014
+COMMANDER = "Ana Pérez"
+MAP = f"/mapa?vintage=2016&as_of={AS_OF}"
+
+NEIGHBOURS = """
+SELECT q.code, ST_Y(ST_PointOnSurface(q.geom)) AS lat, ST_X(ST_PointOnSurface(q.geom)) AS lon,
+       q.code = c.code AS centre
+FROM quadrant q, (SELECT code, geom FROM quadrant
+                  ORDER BY geom <-> ST_SetSRID(ST_Point(:lon, :lat), 4326) LIMIT 1) c
+WHERE ST_DWithin(ST_PointOnSurface(q.geom), ST_PointOnSurface(c.geom), :reach) ORDER BY q.code
+"""
+TOUCHING = """
+SELECT DISTINCT q.code FROM quadrant q JOIN quadrant c ON ST_Intersects(q.geom, c.geom)
+WHERE c.code = ANY(:codes)
+"""
+SPREAD = """
+SELECT code, ST_Y(ST_PointOnSurface(geom)), ST_X(ST_PointOnSurface(geom)) FROM quadrant
+WHERE NOT code = ANY(:cluster) ORDER BY code
+"""
+
+
+def _row(code: str, crime: str, day: date, lat: float, lon: float, key: int) -> str:
+    return f'"{code}","{crime}",{day},"12:00",{day.year},{day.month},{lat},{lon},{key}'
+
+
+@pytest.fixture(scope="module")
+def planted(web_db: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Load the cluster, the spread homicides and a roster naming the centre's commander."""
+    with web_db.connect() as conn:
+        near = {"lon": CENTRE[0], "lat": CENTRE[1], "reach": REACH}
+        cluster = conn.execute(text(NEIGHBOURS), near).all()
+        codes = [r.code for r in cluster]
+        spread = conn.execute(text(SPREAD), {"cluster": codes}).all()[::20][:40]
+        touching = set(conn.execute(text(TOUCHING), {"codes": codes}).scalars())
+    rows, key = [], 970000
+    for code, lat, lon, is_centre in cluster:
+        for k in range(IN_CENTRE if is_centre else PER_NEIGHBOUR):
+            key += 1
+            day = WINDOW_START + timedelta(days=2 * k)
+            rows.append(_row(code, "ROBO A TRANSEUNTE C.V.", day, lat, lon, key))
+    for k, (code, lat, lon) in enumerate(spread):
+        key += 1
+        day = date(2015, 1, 1) + timedelta(days=k * 180 // (len(spread) - 1))
+        rows.append(_row(code, "HOMICIDIO DOLOSO", day, lat, lon, key))
+    folder = tmp_path_factory.mktemp("map")
+    path = folder / "ssp_mapa.csv"
+    path.write_text("\n".join([SSP_HEADER, *rows]) + "\n", encoding="utf-8")
+    assert load_incidents(web_db, path, "ssp").loaded == len(rows)
+    centre = next(r.code for r in cluster if r.centre)
+    roster = folder / "mandos.csv"
+    roster.write_text(
+        "level,unit_id,name,rank,start_date,end_date\n"
+        f"quadrant,{centre},{COMMANDER},Segundo Inspector,2015-01-01,\n",
+        encoding="utf-8",
+    )
+    load_roster(web_db, roster, default_vintage="2016")
+    return {"centre": centre, "cluster": codes, "touching": touching, "rows": rows}
+
+
+@pytest.fixture(scope="module")
+def app(web_db: Engine, planted: dict, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    evaluation = tmp_path_factory.mktemp("evaluation") / "evaluacion.json"
+    url = web_db.url.render_as_string(hide_password=False)
+    config = {"TESTING": True, "DATABASE_URL": url, "HOTSPOT_EVALUATION": str(evaluation)}
+    return create_app(config)
+
+
+@pytest.fixture(scope="module")
+def users(web_db: Engine) -> dict[str, str]:
+    return make_users(web_db)
+
+
+def client_as(app: Flask, users: dict[str, str], role: str) -> FlaskClient:
+    client = app.test_client()
+    session_login(client, users[role])
+    return client
+
+
+@pytest.fixture(scope="module")
+def client(app: Flask, users: dict[str, str]) -> FlaskClient:
+    """A commander; the first request builds the count cube and the shapes (warms the app)."""
+    client = client_as(app, users, "commander")
+    assert client.get(f"/mapa.json?vintage=2016&as_of={AS_OF}&shapes=1").status_code == 200
+    return client
+
+
+def values(client: FlaskClient, **args: str) -> dict:
+    query = "&".join(f"{k}={v}" for k, v in {"vintage": "2016", "as_of": AS_OF, **args}.items())
+    response = client.get(f"/mapa.json?{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def by_unit(data: dict, column: str) -> dict:
+    return dict(zip(data["unit_ids"], data["columns"][column], strict=True))
+
+
+# --- the page and its JSON ----------------------------------------------------------------
+
+
+def test_page_has_the_choosers_and_no_inline_script(client: FlaskClient) -> None:
+    page = client.get(MAP).get_data(as_text=True)
+    assert "<h1>Mapa delictivo" in page
+    for name in ("window", "as_of", "from", "to", "level", "group", "measure", "vintage", "basis"):
+        assert f'name="{name}"' in page
+    assert '/vendor/leaflet/leaflet.min.js"' in page and "/static/map.js" in page
+    assert "<script>" not in page
+    assert "openstreetmap" not in page.lower() and "cdn" not in page.lower()
+    assert 'value="kde"' in page  # commanders may switch the density surface on
+    assert 'href="/mapa"' in client.get("/semanal?vintage=2016").get_data(as_text=True)
+
+
+def test_researchers_get_no_density_surface(app: Flask, users) -> None:
+    researcher = client_as(app, users, "researcher")
+    page = researcher.get(MAP + "&layers=gi,kde").get_data(as_text=True)
+    assert 'value="kde"' not in page
+    refused = researcher.get(f"/mapa/densidad.json?vintage=2016&as_of={AS_OF}")
+    assert refused.status_code == 403
+    body = researcher.get(f"/mapa.json?vintage=2016&as_of={AS_OF}&shapes=1").get_data(as_text=True)
+    assert [m for m in POINT_MARKERS if m in body] == []
+
+
+def test_first_map_sends_shapes_and_a_window_switch_only_numbers(client: FlaskClient) -> None:
+    first = values(client, shapes="1")
+    assert len(first["shapes"]["features"]) == len(first["unit_ids"]) == 847
+    assert len(first["outlines"]["features"]) == 5  # the zones, for orientation
+    switch = values(client, window="week")
+    assert "shapes" not in switch and "facts" not in switch
+    assert switch["unit_ids"] == first["unit_ids"]
+    assert set(switch["columns"]) >= {"count", "previous_pct_change", "gi_bin", "emerging"}
+
+
+def test_window_switch_changes_the_numbers(client: FlaskClient, planted: dict) -> None:
+    centre = planted["centre"]
+    four_weeks = values(client, window="28d")
+    week = values(client, window="week")
+    assert four_weeks["window"] == {"start": "2015-06-01", "end": AS_OF}
+    assert week["window"] == {"start": "2015-06-22", "end": AS_OF}
+    assert by_unit(four_weeks, "count")[centre] == IN_CENTRE
+    assert by_unit(week, "count")[centre] == 1  # only 23 June
+    assert by_unit(four_weeks, "previous")[centre] == 0
+    custom = values(client, window="custom", **{"from": "2015-06-01", "to": "2015-06-10"})
+    assert by_unit(custom, "count")[centre] == 5  # 1, 3, 5, 7 and 9 June
+
+
+def test_planted_cluster_is_a_hot_spot_and_has_its_commander(client, planted) -> None:
+    data = values(client, window="28d")
+    bins = by_unit(data, "gi_bin")
+    assert bins[planted["centre"]] > 0
+    hot = {unit for unit, v in bins.items() if v > 0}
+    assert len(hot) >= 17 and hot <= planted["touching"]
+    commanders = dict(zip(data["unit_ids"], data["commanders"], strict=True))
+    assert commanders[planted["centre"]] == f"Segundo Inspector {COMMANDER}"
+    assert sum(1 for c in commanders.values() if c) == 1
+    assert data["roster_fictitious"] is False
+
+
+@pytest.mark.parametrize("level", ["sector", "quadrant"])
+def test_map_numbers_equal_the_weekly_table(client: FlaskClient, level: str) -> None:
+    weekly = client.get(f"/semanal.json?vintage=2016&level={level}&as_of={AS_OF}").get_json()
+    for window in ("week", "28d", "ytd"):
+        table = {
+            r["unit_id"]: r["current"]
+            for r in weekly["rows"]
+            if r["window"] == window and r["unit_id"] != "FUERA"
+        }
+        shown = by_unit(values(client, level=level, window=window), "count")
+        assert shown == table
+        assert sum(shown.values()) > 0
+
+
+def test_bad_parameters_are_400(client: FlaskClient) -> None:
+    assert client.get("/mapa?level=galaxia").status_code == 400
+    assert client.get("/mapa.json?vintage=2016&window=custom&from=2015-06-01").status_code == 400
+    assert client.get("/mapa.json?vintage=2016&layers=puntos").status_code == 400
+    assert client.get("/mapa.json?vintage=1999").status_code == 404
+
+
+def test_density_surface_holds_the_window_points(client: FlaskClient, planted: dict) -> None:
+    surface = client.get(f"/mapa/densidad.json?vintage=2016&as_of={AS_OF}").get_json()
+    robberies = IN_CENTRE + PER_NEIGHBOUR * (len(planted["cluster"]) - 1)
+    days = [date.fromisoformat(r.split(",")[2]) for r in planted["rows"] if "HOMICIDIO" in r]
+    homicides = sum(WINDOW_START <= d <= date.fromisoformat(AS_OF) for d in days)
+    assert homicides == 6
+    assert surface["properties"]["points"] == robberies + homicides
+    assert surface["properties"]["bandwidth_m"] == 250
+    assert len(surface["features"]) > 0
+
+
+# --- downloads and the API ----------------------------------------------------------------
+
+
+def test_downloads_carry_the_layer_and_are_audited(client, planted, web_db: Engine) -> None:
+    args = f"vintage=2016&as_of={AS_OF}&level=quadrant&window=28d"
+    response = client.get(f"/mapa.csv?{args}")
+    assert response.status_code == 200
+    assert "attachment" not in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert list(rows[0]) == COLUMNS and len(rows) == 847
+    centre = next(r for r in rows if r["unit_id"] == planted["centre"])
+    assert (centre["count"], centre["start"], centre["end"]) == ("12", "2015-06-01", AS_OF)
+    layer = json.loads(client.get(f"/mapa.geojson?{args}").data)
+    assert layer["type"] == "FeatureCollection" and len(layer["features"]) == 847
+    assert layer["metadata"]["start"] == "2015-06-01"
+    feature = next(f for f in layer["features"] if f["properties"]["unit_id"] == planted["centre"])
+    assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert feature["properties"]["count"] == IN_CENTRE
+    with db.transaction(web_db) as conn:
+        audit = accounts.audit_entries(conn, user="t_commander", limit=2)
+    assert [a["target"] for a in audit] == ["hotspots.download", "hotspots.download"]
+    assert audit[0]["parameters"]["format"] == "geojson" and audit[0]["row_count"] == 847
+
+
+def test_api_gives_the_same_layer(client: FlaskClient, planted: dict) -> None:
+    response = client.get(f"/api/v1/hotspots?vintage=2016&as_of={AS_OF}&level=quadrant")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/geo+json")
+    features = response.get_json()["features"]
+    counts = {f["properties"]["unit_id"]: f["properties"]["count"] for f in features}
+    assert counts == by_unit(values(client, window="28d"), "count")
+    assert client.get("/api/v1/hotspots?vintage=2016&window=custom").status_code == 400
+    assert client.get("/api/v1/hotspots?vintage=2016&level=galaxia").status_code == 400
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/hotspots" in spec["paths"]
+
+
+# --- the planner's methods page -------------------------------------------------------------
+
+
+def test_methods_page_says_what_to_do_without_an_evaluation(client, app: Flask, users) -> None:
+    missing = client.get("/mapa/metodos").get_data(as_text=True)
+    assert "no existe" in missing and "compstat hotspots evaluate" in missing
+    unset = create_app({**app.config, "HOTSPOT_EVALUATION": None})
+    page = client_as(unset, users, "planner").get("/mapa/metodos").get_data(as_text=True)
+    assert "No hay una evaluación configurada" in page
+
+
+def test_methods_page_shows_the_stored_evaluation(client, app: Flask) -> None:
+    stored = {
+        "parameters": {
+            "vintage": "2023",
+            "start": "2023-01-02",
+            "end": "2023-12-31",
+            "test_days": 28,
+            "train_days": 365,
+            "coverage": 0.05,
+        },
+        "default_method": "blend",
+        "beats_baseline": {"alto_impacto": True},
+        "methods": [
+            {
+                "basket": "alto_impacto",
+                "method": "grid",
+                "windows": 13,
+                "mean_pai": 4.68,
+                "median_pai": 4.7,
+                "mean_pei": 0.402,
+                "mean_rri": 0.762,
+                "mean_hit_rate": 0.234,
+            },
+            {
+                "basket": "alto_impacto",
+                "method": "blend",
+                "windows": 13,
+                "mean_pai": 5.01,
+                "median_pai": 4.98,
+                "mean_pei": 0.431,
+                "mean_rri": 0.876,
+                "mean_hit_rate": 0.251,
+            },
+        ],
+        "windows": [],
+    }
+    Path(app.config["HOTSPOT_EVALUATION"]).write_text(json.dumps(stored), encoding="utf-8")
+    page = client.get("/mapa/metodos").get_data(as_text=True)
+    assert "Método por omisión: blend" in page
+    assert 'data-method="grid"' in page and "4.68" in page and "5.01" in page
+    assert "Supera a la cuadrícula (línea base): sí" in page
+    Path(app.config["HOTSPOT_EVALUATION"]).write_text("no es JSON", encoding="utf-8")
+    assert "no es una salida JSON" in client.get("/mapa/metodos").get_data(as_text=True)
+    Path(app.config["HOTSPOT_EVALUATION"]).unlink()
+
+
+# --- in the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def live_url(app: Flask, client: FlaskClient) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def popup_rows(page) -> dict[str, str]:
+    cells = page.locator(".unit-popup tr").evaluate_all(
+        "rs => rs.map(r => [r.cells[0].innerText, r.cells[1].innerText])"
+    )
+    return {name.split(" (")[0]: " ".join(value.split()) for name, value in cells}
+
+
+def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    centre = planted["centre"]
+    refused: list[str] = []
+    data_requests: list[str] = []
+
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(live_url):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    def seen(request: Request) -> None:
+        if "/mapa" in request.url:
+            data_requests.append(request.url.removeprefix(live_url))
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 950})
+            page.route("**/*", local_only)
+            page.on("request", seen)
+            page.goto(f"{live_url}{MAP}")
+            page.fill("#name", "t_commander")
+            page.fill("#password", TEST_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector('#map[data-state="ready"]', timeout=60_000)
+            units = page.locator("#map .leaflet-overlay-pane path[data-unit]")
+            assert units.count() == 847
+            legend = page.locator(".map-legend").inner_text()
+            assert "Incidentes" in legend and "Punto caliente" in legend
+            assert page.locator(".map-legend .legend-row").count() >= 8
+            # the URL holds the whole view state, as_of resolved
+            assert "window=28d" in page.url and f"as_of={AS_OF}" in page.url
+            assert "layers=gi" in page.url and "measure=count" in page.url
+            # Gi*: the planted cluster is outlined; the toggle takes it away and back
+            hot = int(page.locator("#map").get_attribute("data-gi"))
+            assert hot >= 1
+            assert page.locator("#map .leaflet-gi-pane path").count() == hot
+            page.uncheck('input[name="layers"][value="gi"]')
+            assert page.locator("#map").get_attribute("data-gi") == "off"
+            assert page.locator("#map .leaflet-gi-pane path").count() == 0
+            assert "layers=&" in page.url or page.url.endswith("layers=")
+            page.check('input[name="layers"][value="gi"]')
+            assert page.locator("#map .leaflet-gi-pane path").count() == hot
+            # the density surface (commanders may see it): fetched, drawn on a canvas
+            with page.expect_response(lambda r: "/mapa/densidad.json" in r.url):
+                page.check('input[name="layers"][value="kde"]')
+            page.wait_for_selector("#map .leaflet-kde-pane canvas")
+            page.wait_for_function(
+                "document.querySelector('.map-legend').innerText.includes('Densidad')"
+            )
+            assert "layers=gi%2Ckde" in page.url or "layers=gi,kde" in page.url
+            page.uncheck('input[name="layers"][value="kde"]')
+            assert "Densidad" not in page.locator(".map-legend").inner_text()
+            # click the centre quadrant: its numbers, commander and trend link
+            page.locator(f'#map path[data-unit="{centre}"]').click()
+            page.wait_for_selector(f'.unit-popup[data-unit="{centre}"]')
+            rows = popup_rows(page)
+            assert page.locator(".unit-popup h3").inner_text() == f"Cuadrante {centre}"
+            assert rows["Incidentes"] == str(IN_CENTRE)
+            assert rows["Mando"] == f"Segundo Inspector {COMMANDER}"
+            assert rows["Periodo anterior"].startswith("0 ·")
+            assert rows["Gi*"].split(" · ")[1].startswith("Punto caliente")
+            link = page.locator(".unit-popup a.trend-link").get_attribute("href")
+            assert link.startswith("/tendencia?") and f"unit={centre}" in link
+            assert "level=quadrant" in link
+            page.screenshot(path=str(tmp_path / "mapa_28d.png"))
+            page.click(".leaflet-popup-close-button")
+            # switch the window: only JSON is fetched, the numbers change
+            before = len(data_requests)
+            total_28d = page.locator("#map-total").inner_text()
+            with page.expect_response(lambda r: "/mapa.json" in r.url):
+                page.select_option('select[name="window"]', "week")
+            page.wait_for_selector('#map[data-window-start="2015-06-22"][data-state="ready"]')
+            fetched = data_requests[before:]
+            assert fetched and all(u.startswith("/mapa.json?") for u in fetched)
+            assert all("shapes=1" not in u for u in fetched)
+            assert "window=week" in page.url
+            assert page.locator("#map-total").inner_text() != total_28d
+            page.locator(f'#map path[data-unit="{centre}"]').click()
+            page.wait_for_selector(f'.unit-popup[data-unit="{centre}"]')
+            assert popup_rows(page)["Incidentes"] == "1"
+            # a shared URL opens the same view
+            page.goto(page.url.replace("measure=count", "measure=density"))
+            page.wait_for_selector('#map[data-state="ready"]', timeout=60_000)
+            assert page.locator('select[name="window"]').input_value() == "week"
+            assert page.locator('select[name="measure"]').input_value() == "density"
+            assert "Incidentes por km²" in page.locator(".map-legend").inner_text()
+        finally:
+            browser.close()
+    assert refused == []

@@ -1,0 +1,62 @@
+"""The hotspot map (``/mapa``), its JSON, its downloads and the planner's methods page.
+
+``/mapa.json`` (numbers of a window, shapes once), ``/mapa/densidad.json`` (the density
+surface), ``/mapa.geojson`` and ``/mapa.csv`` (the displayed layer), ``/mapa/metodos``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from web import pages
+from web.database import run, run_audited
+from web.handlers import hotspots as handlers
+from web.handlers.hotspots import MapRequest
+
+bp = Blueprint("hotspots", __name__)
+
+
+@bp.get("/mapa")
+def page() -> ResponseReturnValue:
+    """Show the hotspot map (choosers; the numbers load as JSON)."""
+    return pages.map_page(
+        run(handlers.map_page, MapRequest.from_args(request.args), current_user.sees_points)
+    )
+
+
+@bp.get("/mapa.json")
+def values() -> ResponseReturnValue:
+    """Return a window's numbers per unit (``?shapes=1``: with the shapes, for a first map)."""
+    return pages.data(
+        run(
+            handlers.map_data, MapRequest.from_args(request.args), request.args.get("shapes") == "1"
+        )
+    )
+
+
+@bp.get("/mapa/densidad.json")
+def density() -> ResponseReturnValue:
+    """Return the window's kernel density surface (finer than a quadrant: not researchers)."""
+    return pages.data(run(handlers.density_data, MapRequest.from_args(request.args)))
+
+
+@bp.get("/mapa.<any(geojson, csv):fmt>")
+def download(fmt: str) -> ResponseReturnValue:
+    """Download the displayed layer as GeoJSON or CSV (audited)."""
+    return pages.layer_download(
+        run_audited(
+            "export",
+            {**request.args.to_dict(), "format": fmt},
+            handlers.layer_download,
+            MapRequest.from_args(request.args),
+        ),
+        fmt,
+    )
+
+
+@bp.get("/mapa/metodos")
+def methods() -> ResponseReturnValue:
+    """Show which hotspot method predicts best: the stored ``hotspots evaluate`` output."""
+    return pages.methods_page(handlers.methods_page(current_app.config["HOTSPOT_EVALUATION"]))
