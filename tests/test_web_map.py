@@ -364,7 +364,7 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 950})
+            page = browser.new_page(viewport={"width": 1300, "height": 950}, locale="es-MX")
             page.route("**/*", local_only)
             page.on("request", seen)
             page.goto(f"{live_url}{MAP}")
