@@ -232,6 +232,7 @@ def stored_for(engine, run_id: int) -> tuple[int, int, int]:
 @settings(
     max_examples=12,
     deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(case=files(), accept_partial=st.booleans())
@@ -246,8 +247,9 @@ def test_every_row_of_a_malformed_file_is_accounted_for(territory_db, case, acce
         except InputFileError as exc:
             # only a file cut short or lacking a needed column is refused; nothing is stored
             assert "\n" not in str(exc)
-            if lacking:
-                assert "header lacks columns" in str(exc) or cut, str(exc)
+            if lacking:  # a short header-only UTF-16 file may read as binary: refused too
+                refused = ("header lacks columns", "binary content")
+                assert any(r in str(exc) for r in refused) or cut, str(exc)
             else:
                 assert cut and not accept_partial, str(exc)
             assert table_counts(territory_db) == before
@@ -264,7 +266,7 @@ def test_every_row_of_a_malformed_file_is_accounted_for(territory_db, case, acce
         assert stored_for(territory_db, summary.run_id)[2] == total
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(
     content=st.one_of(
         st.binary(max_size=3000),
