@@ -436,7 +436,7 @@ def render(results: dict) -> str:
         "offence catalogue, binary `COPY` into `incident`, placing every point in the "
         "quadrants of both vintages (grids built while the first slices are sent), `COPY` "
         "into `assignment` (incident, vintage, spatial quadrant), the "
-        "counts written into the keyed `daily_count` (`etl/counts.py`), `ANALYZE daily_count`, "
+        "the counts appended to `daily_count` per slice (`etl/counts.py`), `ANALYZE daily_count`, "
         "and the commit.",
         "* **floor**: the same rows as plain numeric columns (`id bigint`, `lat`/`lon double "
         "precision`, `day date`, `offence smallint` code) through one binary `COPY` into an "

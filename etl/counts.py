@@ -1,17 +1,19 @@
-"""The one write path of ``daily_count``: count placed incidents and write them in.
+"""The one write path of ``daily_count``: count placed incidents and append them.
 
-Every writer (an incident load, a territory load placing stored incidents) counts all
-its placed incidents in one :class:`DailyCounter` and calls :func:`write` once before
-it commits. ``daily_count`` keeps one row per (vintage, day, quadrant, category) under
-a unique key. A load whose vintages and days hold no counts yet appends its rows with
-one ``COPY``, in the key's order; otherwise its rows go to a transaction-local delta
-table and are merged (summed into the rows already there). A cumulative release that
-retires stored incidents takes them out the same way, as negative deltas in that
-table (:func:`queue_retired`), then merges.
+Every writer (an incident load, a territory load placing stored incidents) counts
+each batch of placed incidents with :class:`DailyCounter` and queues the totals with
+:func:`queue_counts`; they are appended with binary ``COPY`` in a background thread
+while the next batch is parsed. A key (vintage, day, quadrant, category) may have
+several rows (a day cut by two batches, or counted by two loads): every reader sums
+rows. A cumulative release that retires stored incidents appends their counts
+negated (:func:`queue_retired`). :func:`finish` refreshes the table's statistics.
 
-Why not always merge: ``INSERT ... SELECT ... GROUP BY ... ON CONFLICT`` of the FGJ
-file's 2.3 M count rows took about 10x the time of appending them (measured while
-integrating the read side), for a case where no key can conflict.
+Why append and not merge into one row per key: merging the FGJ file's 2.3 M count
+rows into a unique B-tree (``INSERT ... ON CONFLICT``, or ``COPY`` into the indexed
+table once the load's totals were summed) took 5 to 9 s of a load that otherwise
+takes about 5 s, and no reader needs one row per key: the count cube, ``counts``
+and the covariates all sum. The BRIN index on (vintage, day) serves date-range scans:
+each batch's counts are appended in (vintage, day) order.
 """
 
 from __future__ import annotations
@@ -25,33 +27,11 @@ from geo.assign import OUTSIDE, run_starts
 #: Delta columns, in the order :meth:`DailyCounter.fields` encodes them.
 COLUMNS = ["vintage_id", "day", "quadrant_id", "category_id", "n_recorded", "n_spatial", "n_source"]
 BASES = ("n_recorded", "n_spatial", "n_source")
-DELTA = "daily_count_delta"
-
-_CREATE_DELTA = f"""
-CREATE TEMPORARY TABLE IF NOT EXISTS {DELTA} (
-    vintage_id smallint NOT NULL, day date NOT NULL, quadrant_id integer,
-    category_id smallint NOT NULL, n_recorded integer NOT NULL, n_spatial integer NOT NULL,
-    n_source integer NOT NULL
-) ON COMMIT DROP
-"""
-_MERGE = f"""
-INSERT INTO daily_count AS d ({", ".join(COLUMNS)})
-SELECT vintage_id, day, quadrant_id, category_id,
-       sum(n_recorded), sum(n_spatial), sum(n_source)
-FROM {DELTA}
-GROUP BY vintage_id, day, quadrant_id, category_id
-ORDER BY vintage_id, day, quadrant_id, category_id
-ON CONFLICT ON CONSTRAINT daily_count_key DO UPDATE
-SET n_recorded = d.n_recorded + excluded.n_recorded,
-    n_spatial = d.n_spatial + excluded.n_spatial,
-    n_source = d.n_source + excluded.n_source
-"""
-
 # The retired incidents' counts, negated: for each vintage the distinct quadrants of
 # the three bases, each counted on the bases that chose it (as migration 0006 rebuilt
 # the table from the same view).
 _RETIRED = f"""
-INSERT INTO {DELTA} ({", ".join(COLUMNS)})
+INSERT INTO daily_count ({", ".join(COLUMNS)})
 SELECT m.vintage_id, i.occurred_date, q.quadrant_id, i.category_id,
        -sum((q.quadrant_id IS NOT DISTINCT FROM m.quadrant_id)::integer),
        -sum((q.quadrant_id IS NOT DISTINCT FROM m.spatial_quadrant_id)::integer),
@@ -64,16 +44,6 @@ CROSS JOIN LATERAL (
 ) q
 WHERE i.retired_run_id = :run AND i.source_id = :source
 GROUP BY 1, 2, 3, 4
-"""
-# A key whose counts all went to zero is removed, so the table holds what a fresh
-# load of the live incidents would have written.
-_DROP_ZEROS = f"""
-DELETE FROM daily_count d USING (SELECT DISTINCT vintage_id, day, quadrant_id, category_id
-                                 FROM {DELTA} WHERE n_recorded < 0 OR n_spatial < 0
-                                 OR n_source < 0) x
-WHERE d.vintage_id = x.vintage_id AND d.day = x.day AND d.category_id = x.category_id
-  AND d.quadrant_id IS NOT DISTINCT FROM x.quadrant_id
-  AND d.n_recorded = 0 AND d.n_spatial = 0 AND d.n_source = 0
 """
 
 
@@ -159,64 +129,21 @@ def _spread(key: np.ndarray, some: np.ndarray, counts: np.ndarray) -> np.ndarray
     return out
 
 
-def open_delta(conn: Connection) -> None:
-    """Create this transaction's delta table (dropped at commit); call before queueing."""
-    conn.execute(text(_CREATE_DELTA))
-
-
-_OVERLAP = (
-    "SELECT EXISTS (SELECT 1 FROM daily_count WHERE vintage_id = ANY(:vintages) "
-    "AND day BETWEEN :first AND :last)"
-)
-
-
-def _overlaps(conn: Connection, totals: dict[str, np.ndarray]) -> bool:
-    """Return whether ``daily_count`` holds any row of these vintages within these days."""
-    if not len(totals["v"]):
-        return False
-    params = {"vintages": sorted({int(v) for v in np.unique(totals["v"])}),
-              "first": totals["d"].min().item(), "last": totals["d"].max().item()}  # fmt: skip
-    return bool(conn.execute(text(_OVERLAP), params).scalar_one())
-
-
-def write(conn: Connection, counter: DailyCounter, *, retired: bool = False) -> str:
-    """Write a load's counts into ``daily_count`` and refresh its statistics.
-
-    Appended with one ``COPY`` when ``daily_count`` holds no row of the load's vintages
-    within its days (then no key can collide); otherwise, or after
-    :func:`queue_retired` (``retired``), merged through the delta table, and keys the
-    negative deltas brought to zero deleted. Returns ``"appended"`` or ``"merged"``.
-    """
-    totals = counter.totals()
-    if not retired and not _overlaps(conn, totals):
-        bulk.copy_in(conn, "daily_count", COLUMNS, _fields(totals))
-        conn.execute(text("ANALYZE daily_count"))
-        return "appended"
-    open_delta(conn)
-    bulk.copy_in(conn, DELTA, COLUMNS, _fields(totals))
-    merge(conn, drop_zeros=retired)
-    return "merged"
+def queue_counts(queue: bulk.CopyQueue, counter: DailyCounter) -> None:
+    """Queue a batch's totals for appending to ``daily_count`` (encoded in the queue's thread)."""
+    queue.submit("daily_count", COLUMNS, lambda: _fields(counter.totals()))
 
 
 def queue_retired(conn: Connection, source_id: int, run_id: int) -> None:
-    """Write negative deltas for the incidents of a source that run ``run_id`` retired.
+    """Append the negated counts of the incidents of a source that run ``run_id`` retired.
 
-    Call after the run has set their ``retired_run_id`` and before :func:`write`, in
-    the same transaction. Each retired incident is taken off its day, category and,
-    in every vintage it was placed in, the quadrant of each basis.
+    Call after the run has set their ``retired_run_id``, in the same transaction. Each
+    retired incident is taken off its day, category and, in every vintage it was
+    placed in, the quadrant of each basis.
     """
-    open_delta(conn)
     conn.execute(text(_RETIRED), {"run": run_id, "source": source_id})
 
 
-def merge(conn: Connection, drop_zeros: bool = False) -> None:
-    """Add the delta table's counts to ``daily_count`` and refresh its statistics.
-
-    With ``drop_zeros`` (after :func:`queue_retired`), keys whose counts the negative
-    deltas brought to zero on every basis are deleted.
-    """
-    conn.execute(text(_MERGE))
-    if drop_zeros:
-        conn.execute(text(_DROP_ZEROS))
-    conn.execute(text(f"TRUNCATE {DELTA}"))
+def finish(conn: Connection) -> None:
+    """Refresh ``daily_count``'s statistics after a load's counts are written."""
     conn.execute(text("ANALYZE daily_count"))

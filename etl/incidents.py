@@ -117,7 +117,6 @@ class IncidentLoad:
         self.summary = LoadSummary(run_id=run_id)
         self.occurrence_keys = OccurrenceKeys()
         self.row_counts: Counter[str] = Counter()
-        self.counter = counts.DailyCounter()
         self.unplaced: list[Unplaced] = []
         #: Set for a superseding (cumulative) release: see :mod:`etl.releases`.
         self.release: releases.ReleaseKeys | None = None
@@ -184,8 +183,11 @@ class IncidentLoad:
             if not placed:  # no territory yet: loading a vintage places these incidents
                 continue
             placement.queue_assignments(self.queue, batch.ids, placed)
-            # counted for the whole load, written once it is done (etl.counts.write)
-            self.counter.add(placed, batch.categories, batch.day)
+            # counted per slice and appended at once, so the server stores counts while
+            # the next slice is parsed; readers sum rows, so a day cut by two slices is fine
+            counter = counts.DailyCounter()
+            counter.add(placed, batch.categories, batch.day)
+            counts.queue_counts(self.queue, counter)
         self.unplaced.clear()
 
     def _quarantine(self, rejects: list[Reject]) -> None:
@@ -224,7 +226,7 @@ class IncidentLoad:
                   "quarantined": sum(s.quarantined.values())}  # fmt: skip
         last_id = self.next_id - 1 if s.loaded else None
         runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id, state.partial)
-        counts.write(self.conn, self.counter, retired=s.retired > 0)
+        counts.finish(self.conn)
         return s
 
 

@@ -61,9 +61,8 @@ class ReleaseKeys:
     def retire(self, conn: Connection, source_id: int, run_id: int) -> int:
         """Retire the source's live rows in the period that the file lacks; return how many.
 
-        Their negative counts go into the delta table: the caller writes the load's
-        counts with ``etl.counts.write(..., retired=True)``, which merges both, in the
-        same transaction.
+        Their counts are appended negated (``etl.counts.queue_retired``), in the same
+        transaction.
         """
         period = self.period
         if period is None:

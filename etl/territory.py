@@ -140,7 +140,8 @@ def place_stored_incidents(conn: Connection, vintage_id: int) -> int:
     )
     with bulk.CopyQueue(conn) as queue:
         placement.queue_assignments(queue, frame["id"].to_numpy(np.int64), placed)
-    counts.write(conn, counter)
+        counts.queue_counts(queue, counter)
+    counts.finish(conn)
     return len(frame)
 
 

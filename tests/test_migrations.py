@@ -1,8 +1,7 @@
 """Migrations go down and up again, and each revision leaves the indexes it promises.
 
-The read side relies on ``daily_count``'s unique key (date-range scans of a vintage,
-and the order loads append in); the load-side fact tables ``incident`` and
-``assignment`` carry none.
+The read side relies on ``daily_count``'s BRIN index on (vintage, day), for date-range
+scans; the load-side fact tables ``incident`` and ``assignment`` carry none.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ INDEXES = """
 """
 
 
-READ_SIDE_INDEXES = ["daily_count_key"]
+READ_SIDE_INDEXES = ["daily_count_vintage_day_brin"]
 
 
 def indexes(engine) -> list[str]:

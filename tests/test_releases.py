@@ -54,11 +54,14 @@ N_RETIRED = len(WITHDRAWN) + N_REVISED + 1
 N_ADDED = 8
 DAILY = """
     SELECT v.name AS vintage, d.day, coalesce(q.code, 'FUERA') AS quadrant,
-           c.code AS category, d.n_recorded, d.n_spatial, d.n_source
+           c.code AS category, sum(d.n_recorded)::int, sum(d.n_spatial)::int,
+           sum(d.n_source)::int
     FROM daily_count d
     JOIN territory_vintage v ON v.id = d.vintage_id
     JOIN category c ON c.id = d.category_id
     LEFT JOIN quadrant q ON q.id = d.quadrant_id
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(d.n_recorded) <> 0 OR sum(d.n_spatial) <> 0 OR sum(d.n_source) <> 0
     ORDER BY 1, 2, 3, 4
 """
 COUNT_QUERIES = {

@@ -1,19 +1,19 @@
-"""The read side's count table: one row per key, indexed, with the source's own basis.
+"""The read side's count table: indexed for date ranges, with the source's own basis.
 
-``daily_count`` was an append-only log of per-slice counts with no key and no index:
-every read summed whole-table scans, and the weekly sector table cost about 0.6 s.
-Reads now come first. ``daily_count`` keeps one row per (vintage, day, quadrant,
-category), enforced by a unique key (NULL quadrant = outside every quadrant counts
-as one value), whose B-tree serves date-range scans of a vintage. Loads write their
-counts into it (``etl/counts.py``, the table's one write path). A second index on
-(vintage, quadrant, day) was tried for one unit's series and dropped: the series are
-read from the in-memory count cube, and the index doubled the cost of writing counts.
+``daily_count`` was an append-only log of per-slice counts with no index: every read
+scanned it whole, and the weekly sector table cost about 0.6 s. It stays append-only
+(a key may have several rows: readers sum them; appending per slice costs a load far
+less than merging into one row per key, see ``etl/counts.py``), and gains a BRIN index
+on (vintage, day): loads append each slice's counts in (vintage, day) order, so a
+date range reads few blocks. The weekly table itself reads a vintage's counts into
+memory once per data version (``compstat/queries/cube.py``).
 
 A third basis, ``n_source``, counts exactly the quadrant the source recorded, in the
 source's own vintage: rows the source left unassigned, or assigned to a code the
 vintage lacks, count outside (``FUERA``) instead of where their point falls. For a
 source without recorded quadrants, or another vintage, it equals the spatial basis.
-The view ``assignment_with_method`` gains the same choice as ``source_quadrant_id``.
+The view ``assignment_with_method`` gains the same choice as ``source_quadrant_id``,
+and ``source.high_impact_only`` says which sources record high-impact crimes only.
 
 The table is rebuilt from ``incident`` and ``assignment`` (the source of truth).
 
@@ -48,20 +48,19 @@ LEFT JOIN quadrant r ON r.vintage_id = a.vintage_id AND r.code = i.recorded_quad
 """
 
 TABLE = """
-CREATE TABLE daily_count_keyed (
+CREATE TABLE daily_count_rebuilt (
     vintage_id smallint NOT NULL,
     day date NOT NULL,
     quadrant_id integer,
     category_id smallint NOT NULL,
     n_recorded integer NOT NULL,
     n_spatial integer NOT NULL,
-    n_source integer NOT NULL,
-    CONSTRAINT daily_count_key UNIQUE NULLS NOT DISTINCT (vintage_id, day, quadrant_id, category_id)
+    n_source integer NOT NULL
 );
 """
 
 REBUILD = """
-INSERT INTO daily_count_keyed
+INSERT INTO daily_count_rebuilt
 SELECT vintage_id, day, quadrant_id, category_id,
        sum(recorded)::integer, sum(spatial)::integer, sum(source)::integer
 FROM (
@@ -82,7 +81,8 @@ ORDER BY 1, 2, 3, 4
 
 FINISH = """
 DROP TABLE daily_count;
-ALTER TABLE daily_count_keyed RENAME TO daily_count;
+ALTER TABLE daily_count_rebuilt RENAME TO daily_count;
+CREATE INDEX daily_count_vintage_day_brin ON daily_count USING brin (vintage_id, day);
 ALTER TABLE daily_count ALTER COLUMN vintage_id SET STATISTICS 10,
     ALTER COLUMN day SET STATISTICS 10, ALTER COLUMN quadrant_id SET STATISTICS 10,
     ALTER COLUMN category_id SET STATISTICS 10, ALTER COLUMN n_recorded SET STATISTICS 10,
@@ -91,7 +91,8 @@ COMMENT ON TABLE daily_count IS
     'Incidents per vintage, day, quadrant (NULL = outside every quadrant or no location) and '
     'category, on three bases: recorded (the source''s quadrant where the vintage has it, '
     'else spatial), spatial (point in polygon) and source (exactly the source''s own '
-    'quadrant). One row per key; loads merge into it (etl/counts.py).';
+    'quadrant). Appended per load slice (etl/counts.py): a key may have several rows, '
+    'sum them.';
 ANALYZE daily_count;
 """
 
@@ -132,7 +133,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("ALTER TABLE source DROP COLUMN high_impact_only")
-    op.execute("ALTER TABLE daily_count DROP CONSTRAINT daily_count_key")
+    op.execute("DROP INDEX daily_count_vintage_day_brin")
     op.execute("ALTER TABLE daily_count DROP COLUMN n_source")
     op.execute("DROP VIEW assignment_with_method")
     op.execute(OLD_VIEW)
