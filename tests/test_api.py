@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import Engine
 
 from compstat.cli import build_cli
-from tests.conftest import make_users, session_login
+from tests.conftest import SSP_POINTS, make_users, session_login
 from web.app import create_app
 
 
@@ -97,11 +97,12 @@ def test_examples_return_the_known_rows(admin: FlaskClient) -> None:
     assert (one["level"], one["parent"]) == ("quadrant", "P-1.4")
     counts = admin.get("/api/v1/counts?vintage=2016&level=sector&period=year").get_json()
     assert [(r["unit_id"], r["period_start"], r["count"]) for r in counts["data"]] == [
+        ("P-1.2", "2014-01-01", 1),
         ("P-1.2", "2015-01-01", 1),
         ("P-1.4", "2015-01-01", 1),
         ("P-1.4", "2015-01-01", 1),
     ]
-    assert [r["category"] for r in counts["data"]][1:] == ["robo_negocio_cv", "robo_transeunte_cv"]
+    assert [r["category"] for r in counts["data"]][2:] == ["robo_negocio_cv", "robo_transeunte_cv"]
 
 
 def test_units_with_geometry_are_geojson(admin: FlaskClient) -> None:
@@ -152,20 +153,20 @@ def test_counts_download_through_the_export_registry(admin: FlaskClient) -> None
         'inline; filename="conteos_zone_year_version_2016.csv"'
     )
     frame = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig")
-    assert frame["count"].sum() == 3
+    assert frame["count"].sum() == len(SSP_POINTS)
     dta = admin.get("/api/v1/counts?vintage=2016&level=zone&period=year&format=dta")
-    assert pd.read_stata(io.BytesIO(dta.data))["count"].sum() == 3
+    assert pd.read_stata(io.BytesIO(dta.data))["count"].sum() == len(SSP_POINTS)
 
 
 def test_pagination(admin: FlaskClient) -> None:
-    first = admin.get("/api/v1/incidents?vintage=2016&per_page=2").get_json()
-    assert first["pagination"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2, "next_page": 2}
-    second = admin.get("/api/v1/incidents?vintage=2016&per_page=2&page=2").get_json()
+    first = admin.get("/api/v1/incidents?vintage=2016&per_page=3").get_json()
+    assert first["pagination"] == {"page": 1, "per_page": 3, "total": 4, "pages": 2, "next_page": 2}
+    second = admin.get("/api/v1/incidents?vintage=2016&per_page=3&page=2").get_json()
     assert [r["id"] for r in first["data"] + second["data"]] == sorted(
         r["id"] for r in admin.get("/api/v1/incidents?vintage=2016").get_json()["data"]
     )
     beyond = admin.get("/api/v1/incidents?vintage=2016&per_page=2&page=9").get_json()
-    assert (beyond["data"], beyond["pagination"]["total"]) == ([], 3)
+    assert (beyond["data"], beyond["pagination"]["total"]) == ([], 4)
 
 
 @pytest.mark.parametrize(

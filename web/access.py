@@ -53,12 +53,18 @@ RULES: dict[str, frozenset[str]] = {
     "api.unit": EVERY_ROLE,
     "api.counts": EVERY_ROLE,
     "api.incidents": POINT_ROLES,
+    "api.accountability": EVERY_ROLE,
+    "api.trends": EVERY_ROLE,
+    "api.covariates": EVERY_ROLE,
     # the weekly table, its downloads and trends: counts per unit and week or month
     "weekly.page": EVERY_ROLE,
     "weekly.download": EVERY_ROLE,
     "trends.unit": EVERY_ROLE,
     "trends.explorer": EVERY_ROLE,
     "trends.series": EVERY_ROLE,
+    # the researcher page and its downloads: one row per sector or quadrant
+    "research.page": EVERY_ROLE,
+    "research.download": EVERY_ROLE,
     # incidents by day of week and hour: exact times of single incidents in small units
     "trends.time_of_day": POINT_ROLES,
 }

@@ -50,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     from web import errors, security, templating
     from web.api import v1 as api
-    from web.views import admin, auth, health, overview, trends, vendor, weekly
+    from web.views import admin, auth, health, overview, research, trends, vendor, weekly
 
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -61,7 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(overview.bp)
     app.register_blueprint(vendor.bp)
-    for blueprint in (auth.bp, health.bp, admin.bp, api.bp, weekly.bp, trends.bp):
+    for blueprint in (auth.bp, health.bp, admin.bp, api.bp, weekly.bp, trends.bp, research.bp):
         app.register_blueprint(blueprint)
     security.register(app, auth.bp)
     return app

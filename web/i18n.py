@@ -108,6 +108,58 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nav_overview": "Resumen",
         "nav_weekly": "CompStat semanal",
         "nav_trends": "Tendencias",
+        "nav_research": "Investigación",
+        "research_title": "Covariables y moderador de zonas de mayor delincuencia",
+        "research_intro": (
+            "Una fila por sector o cuadrante (solo agregados): conteos, tasas y la clase del "
+            "moderador según un preajuste versionado. Cada descarga lleva su manifiesto "
+            "(parámetros, cargas usadas y SHA-256)."
+        ),
+        "research_preset": "Preajuste",
+        "research_level": "Nivel",
+        "research_from": "Desde",
+        "research_to": "Hasta",
+        "research_units": (
+            "Unidades del conjunto de comparación (claves separadas por espacios, comas o "
+            "saltos de línea; vacío: todas)"
+        ),
+        "research_illustrative": (
+            "Usar la lista ILUSTRATIVA de 60 sectores (si no se listan unidades)"
+        ),
+        "research_illustrative_note": (
+            "Lista ilustrativa: 60 sectores sorteados por zona (semilla 20161), no la del "
+            "ensayo real."
+        ),
+        "research_error": "No se pudo calcular",
+        "research_window": "Conteos del {start} al {end}",
+        "research_moderator_window": "moderador del {start} al {end}",
+        "research_summary": (
+            "{members} unidades en el conjunto de comparación, {higher} de mayor "
+            "delincuencia; {total} unidades en total."
+        ),
+        "research_download": "Descargar con manifiesto (zip)",
+        "research_download_note": "cada zip trae ARCHIVO y ARCHIVO.manifest.json",
+        "research_map_label": "Mapa del moderador: unidades por clase",
+        "research_higher": "Mayor delincuencia",
+        "research_lower": "Menor delincuencia",
+        "research_outside": "Fuera del conjunto",
+        "research_uncertain": "Incierta (cerca del corte)",
+        "research_uncertain_short": "incierta",
+        "research_uncertain_heading": "Unidades inciertas ({n})",
+        "research_uncertain_note": (
+            "Probabilidad de la clase mayor entre {low} y {high} en {draws} remuestreos de "
+            "Poisson (semilla 20161)."
+        ),
+        "research_table": "Tabla de covariables",
+        "research_unit": "Clave",
+        "research_name": "Nombre",
+        "research_population": "Población",
+        "research_count": "Delitos ({group})",
+        "research_rate": "Tasa por 100 mil ({group})",
+        "research_moderator_value": "Valor del moderador ({measure})",
+        "research_class": "Clase",
+        "research_probability": "Prob. clase mayor",
+        "research_api_note": "Las mismas filas, en JSON, por la API:",
         "weekly_title": "CompStat semanal",
         "weekly_of": "{levels} de {parent}",
         "weekly_intro": (
@@ -322,6 +374,56 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nav_overview": "Overview",
         "nav_weekly": "Weekly CompStat",
         "nav_trends": "Trends",
+        "nav_research": "Research",
+        "research_title": "Covariates and the higher-crime-area moderator",
+        "research_intro": (
+            "One row per sector or quadrant (aggregates only): counts, rates and the "
+            "moderator's class under a versioned preset. Every download carries its manifest "
+            "(parameters, load runs used and SHA-256)."
+        ),
+        "research_preset": "Preset",
+        "research_level": "Level",
+        "research_from": "From",
+        "research_to": "To",
+        "research_units": (
+            "Units of the comparison set (ids separated by spaces, commas or new lines; empty: all)"
+        ),
+        "research_illustrative": (
+            "Use the ILLUSTRATIVE list of 60 sectors (when no units are listed)"
+        ),
+        "research_illustrative_note": (
+            "Illustrative list: 60 sectors drawn within zones (seed 20161), not the real trial's."
+        ),
+        "research_error": "Could not compute",
+        "research_window": "Counts from {start} to {end}",
+        "research_moderator_window": "moderator from {start} to {end}",
+        "research_summary": (
+            "{members} units in the comparison set, {higher} of them higher-crime; {total} "
+            "units in all."
+        ),
+        "research_download": "Download with manifest (zip)",
+        "research_download_note": "each zip holds FILE and FILE.manifest.json",
+        "research_map_label": "Moderator map: units by class",
+        "research_higher": "Higher crime",
+        "research_lower": "Lower crime",
+        "research_outside": "Outside the set",
+        "research_uncertain": "Uncertain (near the cut-off)",
+        "research_uncertain_short": "uncertain",
+        "research_uncertain_heading": "Uncertain units ({n})",
+        "research_uncertain_note": (
+            "Higher-class probability between {low} and {high} over {draws} Poisson resamples"
+            " (seed 20161)."
+        ),
+        "research_table": "Covariate table",
+        "research_unit": "Id",
+        "research_name": "Name",
+        "research_population": "Population",
+        "research_count": "Crimes ({group})",
+        "research_rate": "Rate per 100k ({group})",
+        "research_moderator_value": "Moderator value ({measure})",
+        "research_class": "Class",
+        "research_probability": "Higher-class prob.",
+        "research_api_note": "The same rows, as JSON, through the API:",
         "weekly_title": "Weekly CompStat",
         "weekly_of": "{levels} of {parent}",
         "weekly_intro": (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,8 @@ from flask.typing import ResponseReturnValue
 from compstat import exports
 from compstat.groups import groups
 from web import assets
+from web.handlers import research
+from web.handlers.research import Download, ResearchPage
 from web.handlers.trends import TrendPage
 from web.handlers.weekly import COLUMNS, WeeklyPage, download_name
 from web.render import json_response
@@ -69,4 +72,26 @@ def data(payload: dict[str, Any]) -> ResponseReturnValue:
     """Return a chart's data as JSON."""
     response = json_response(payload)
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def research_page(page: ResearchPage) -> ResponseReturnValue:
+    """Return the researcher page (its map draws from a JSON data block, not a script)."""
+    collection = {"type": "FeatureCollection", "features": page.features}
+    status = 400 if page.error else 200
+    body = render_template(
+        "research.html",
+        page=page,
+        map_data=json.dumps(collection, ensure_ascii=False).replace("</", "<\\/"),
+        leaflet_js=url_for("vendor.asset", filename=assets.ASSETS["leaflet"].path),
+        leaflet_css=url_for("vendor.asset", filename=assets.ASSETS["leaflet_css"].path),
+        formats=research.FORMATS,
+    )
+    return body, status
+
+
+def research_download(download: Download) -> ResponseReturnValue:
+    """Return the zip of the export and its manifest."""
+    response = Response(download.body, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{download.name}"'
     return response
