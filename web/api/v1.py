@@ -260,9 +260,8 @@ def trends(args: dict[str, Any]) -> ResponseReturnValue:
     params=[
         Param(
             "vintage",
-            "Territory vintage.",
+            f"Territory vintage ({', '.join(cq.CENSUS)}: those with census populations).",
             required=True,
-            choices=tuple(cq.CENSUS),
             example="2016",
         ),
         Param("level", "Unit level.", choices=cq.LEVELS, default="sector", example="sector"),
