@@ -8,6 +8,7 @@ stability under Poisson resampling. Downloads are the CLI's own files
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from collections.abc import Mapping
@@ -166,7 +167,7 @@ def _with_vintage(conn: Connection, q: ResearchQuery) -> tuple[ResearchQuery, li
     names = [n for n in names if n in cq.CENSUS]
     if vintage not in cq.CENSUS:
         raise NotFoundError(f"vintage {vintage!r} has no census populations")
-    return ResearchQuery(**{**q.__dict__, "vintage": vintage}), names
+    return dataclasses.replace(q, vintage=vintage), names
 
 
 def _class_name(value: Any) -> str:
