@@ -86,12 +86,23 @@ def manifest(result: cq.Covariates, fmt: str, units_file: str | None) -> dict:
     }
 
 
-def export(conn, request: cq.CovariateRequest, fmt: str, out: str, units_file: str | None):
-    """Compute, render and write an export and its manifest; return the manifest."""
+def snapshot(
+    conn, request: cq.CovariateRequest, fmt: str, name: str, units_file: str | None = None
+) -> tuple[bytes, dict]:
+    """Compute and render an export; return its bytes and its complete manifest.
+
+    The web's downloads use this too, so a file made there is the file the CLI makes.
+    """
     result = cq.compute(conn, request)
     labels = cq.column_labels(list(result.frame.columns), request.preset.groups)
     data = snapshots.render(result.frame, fmt, labels, result.geometry)
-    return snapshots.write(out, data, manifest(result, fmt, units_file))
+    return data, snapshots.complete(manifest(result, fmt, units_file), name, data)
+
+
+def export(conn, request: cq.CovariateRequest, fmt: str, out: str, units_file: str | None):
+    """Compute, render and write an export and its manifest; return the manifest."""
+    data, frozen = snapshot(conn, request, fmt, Path(out).name, units_file)
+    return snapshots.write(out, data, frozen)
 
 
 def request_from_manifest(conn, path: str) -> tuple[cq.CovariateRequest, dict]:

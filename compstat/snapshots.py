@@ -88,6 +88,16 @@ def manifest_path(out: str | Path) -> Path:
     return out.with_name(out.name + ".manifest.json")
 
 
+def complete(manifest: dict, name: str, data: bytes) -> dict:
+    """Return ``manifest`` with the file's name and the SHA-256 of its bytes ``data``."""
+    return {**manifest, "file": name, "sha256": sha256(data)}
+
+
+def manifest_text(manifest: dict) -> str:
+    """Return a complete manifest as the JSON text written beside its file."""
+    return json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+
+
 def write(out: str | Path, data: bytes, manifest: dict) -> dict:
     """Write ``data`` to ``out`` and its manifest beside it; return the manifest written."""
     target = Path(out)
@@ -95,11 +105,11 @@ def write(out: str | Path, data: bytes, manifest: dict) -> dict:
         raise OutputFileError(f"{out}: the folder {target.parent} does not exist")
     if target.is_dir():
         raise OutputFileError(f"{out}: is a folder")
-    complete = {**manifest, "file": target.name, "sha256": sha256(data)}
-    text = json.dumps(complete, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    complete_manifest = complete(manifest, target.name, data)
+    text = manifest_text(complete_manifest)
     try:
         target.write_bytes(data)
         manifest_path(target).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise OutputFileError(f"{out}: {exc.strerror}") from None
-    return complete
+    return complete_manifest

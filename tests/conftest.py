@@ -128,6 +128,8 @@ SSP_POINTS = [
     '"P-1.4.8","ROBO A TRANSEUNTE C.V.",2015-01-01,"10:07",2015,1,19.3272468,-99.2103579,800001',
     '"P-1.4.7","ROBO A NEGOCIO C.V.",2015-03-10,"18:36",2015,3,19.3345468,-99.2036579,800002',
     '"P-1.2.7","HOMICIDIO DOLOSO",2015-07-04,"01:31",2015,7,19.3790468,-99.1961579,800003',
+    # A year earlier, so the data cover a moderator's 12-month window (the covariates).
+    '"P-1.2.7","ROBO A NEGOCIO C.V.",2014-06-01,"12:00",2014,6,19.3790468,-99.1961579,800004',
 ]
 #: How the points above read when rounded to 6 decimals (as the API gives them).
 POINT_MARKERS = ("19.327247", "-99.210358", "19.334547", "-99.203658")
@@ -135,9 +137,9 @@ POINT_MARKERS = ("19.327247", "-99.210358", "19.334547", "-99.203658")
 
 @pytest.fixture(scope="module")
 def web_db(territory_db: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The 2016 vintage, three synthetic SSP incidents and one user per role."""
+    """The 2016 vintage, four synthetic SSP incidents and one user per role."""
     path = tmp_path_factory.mktemp("ssp") / "ssp_puntos.csv"
     path.write_text("\n".join([SSP_HEADER, *SSP_POINTS]) + "\n", encoding="utf-8")
-    assert load_incidents(territory_db, path, "ssp").loaded == 3
+    assert load_incidents(territory_db, path, "ssp").loaded == len(SSP_POINTS)
     make_users(territory_db)
     return territory_db

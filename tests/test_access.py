@@ -1,6 +1,6 @@
 """Who gets what: the route x role matrix from the URL map, log-in, CSRF, rate limit, tokens.
 
-Runs on a real PostGIS (the 2016 vintage, three synthetic incidents, one user per role).
+Runs on a real PostGIS (the 2016 vintage, four synthetic incidents, one user per role).
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ EXAMPLES = {
     "api.unit": ("GET", "/api/v1/units/P-1.4.8?vintage=2016"),
     "api.counts": ("GET", "/api/v1/counts?vintage=2016&level=quadrant&period=day"),
     "api.incidents": ("GET", "/api/v1/incidents?vintage=2016&unit=P-1.4"),
+    "api.accountability": ("GET", "/api/v1/accountability?vintage=2016&as_of=2015-03-15"),
+    "api.trends": ("GET", "/api/v1/trends?vintage=2016&unit=P-1.4"),
+    "api.covariates": ("GET", "/api/v1/covariates?vintage=2016&from=2015-01-01&to=2015-06-30"),
+    "research.page": ("GET", "/investigacion?vintage=2016&to=2015-06-30"),
+    "research.download": ("GET", "/investigacion/descarga?vintage=2016&to=2015-06-30&format=csv"),
     "weekly.page": ("GET", "/semanal?vintage=2016&level=sector&as_of=2015-03-15"),
     "weekly.download": ("GET", "/semanal.csv?vintage=2016&level=sector&as_of=2015-03-15"),
     "trends.unit": ("GET", "/tendencia?vintage=2016&unit=P-1.4"),

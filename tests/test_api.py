@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import Engine
 
 from compstat.cli import build_cli
-from tests.conftest import make_users, session_login
+from tests.conftest import SSP_POINTS, make_users, session_login
 from web.app import create_app
 
 
@@ -97,11 +97,12 @@ def test_examples_return_the_known_rows(admin: FlaskClient) -> None:
     assert (one["level"], one["parent"]) == ("quadrant", "P-1.4")
     counts = admin.get("/api/v1/counts?vintage=2016&level=sector&period=year").get_json()
     assert [(r["unit_id"], r["period_start"], r["count"]) for r in counts["data"]] == [
+        ("P-1.2", "2014-01-01", 1),
         ("P-1.2", "2015-01-01", 1),
         ("P-1.4", "2015-01-01", 1),
         ("P-1.4", "2015-01-01", 1),
     ]
-    assert [r["category"] for r in counts["data"]][1:] == ["robo_negocio_cv", "robo_transeunte_cv"]
+    assert [r["category"] for r in counts["data"]][2:] == ["robo_negocio_cv", "robo_transeunte_cv"]
 
 
 def test_units_with_geometry_are_geojson(admin: FlaskClient) -> None:
@@ -152,20 +153,20 @@ def test_counts_download_through_the_export_registry(admin: FlaskClient) -> None
         'inline; filename="conteos_zone_year_version_2016.csv"'
     )
     frame = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig")
-    assert frame["count"].sum() == 3
+    assert frame["count"].sum() == len(SSP_POINTS)
     dta = admin.get("/api/v1/counts?vintage=2016&level=zone&period=year&format=dta")
-    assert pd.read_stata(io.BytesIO(dta.data))["count"].sum() == 3
+    assert pd.read_stata(io.BytesIO(dta.data))["count"].sum() == len(SSP_POINTS)
 
 
 def test_pagination(admin: FlaskClient) -> None:
-    first = admin.get("/api/v1/incidents?vintage=2016&per_page=2").get_json()
-    assert first["pagination"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2, "next_page": 2}
-    second = admin.get("/api/v1/incidents?vintage=2016&per_page=2&page=2").get_json()
+    first = admin.get("/api/v1/incidents?vintage=2016&per_page=3").get_json()
+    assert first["pagination"] == {"page": 1, "per_page": 3, "total": 4, "pages": 2, "next_page": 2}
+    second = admin.get("/api/v1/incidents?vintage=2016&per_page=3&page=2").get_json()
     assert [r["id"] for r in first["data"] + second["data"]] == sorted(
         r["id"] for r in admin.get("/api/v1/incidents?vintage=2016").get_json()["data"]
     )
     beyond = admin.get("/api/v1/incidents?vintage=2016&per_page=2&page=9").get_json()
-    assert (beyond["data"], beyond["pagination"]["total"]) == ([], 3)
+    assert (beyond["data"], beyond["pagination"]["total"]) == ([], 4)
 
 
 @pytest.mark.parametrize(
@@ -288,3 +289,135 @@ def test_a_query_past_the_time_limit_is_stopped_with_a_clear_503(
     assert (error["code"], error["type"]) == ("unavailable", "QueryTimeoutError")
     assert "took too long" in error["message"]
     assert client.get("/api/v1/units?vintage=2016").status_code == 200  # the limit is per query
+
+
+# --- accountability, trends and covariates: the CLI's rows ------------------------------------
+
+
+def cli_json(web_db: Engine, monkeypatch, *args: str) -> dict:
+    monkeypatch.setenv("DATABASE_URL", url_of(web_db))
+    result = CliRunner().invoke(build_cli(), [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_accountability_rows_equal_the_cli(admin: FlaskClient, web_db: Engine, monkeypatch):
+    cli = cli_json(
+        web_db,
+        monkeypatch,
+        *("accountability", "--vintage", "2016", "--as-of", "2015-03-15", "--parent", "P-1"),
+        *("--group", "alto_impacto", "--group", "robo_negocio_cv"),
+    )
+    query = "vintage=2016&as_of=2015-03-15&parent=P-1&group=alto_impacto&group=robo_negocio_cv"
+    api = admin.get(f"/api/v1/accountability?{query}&per_page=10000").get_json()
+    assert api["data"] == cli["rows"] and api["columns"] == cli["columns"]
+    assert (api["as_of"], api["groups"]) == ("2015-03-15", ["alto_impacto", "robo_negocio_cv"])
+    # Known answer: by 15 March 2015, P-1.4 had its two high-impact incidents of the year.
+    ytd = [
+        r
+        for r in api["data"]
+        if (r["unit_id"], r["group"], r["window"]) == ("P-1.4", "alto_impacto", "ytd")
+    ]
+    assert [r["current"] for r in ytd] == [2]
+    paged = admin.get(f"/api/v1/accountability?{query}&per_page=5&page=2").get_json()
+    assert paged["data"] == cli["rows"][5:10]
+
+
+def test_trends_rows_equal_the_cli(admin: FlaskClient, web_db: Engine, monkeypatch) -> None:
+    cli = cli_json(
+        web_db,
+        monkeypatch,
+        *("trends", "--vintage", "2016", "--unit", "P-1.4", "--unit", "P-1.2"),
+        *("--period", "month", "--from", "2015-01-01", "--to", "2015-06-30"),
+    )
+    query = "vintage=2016&unit=P-1.4&unit=P-1.2&period=month&from=2015-01-01&to=2015-06-30"
+    api = admin.get(f"/api/v1/trends?{query}").get_json()
+    assert api["data"] == cli["rows"] and api["columns"] == cli["columns"]
+    p14 = {r["period_start"]: r["current"] for r in api["data"] if r["unit_id"] == "P-1.4"}
+    assert (p14["2015-01-01"], p14["2015-02-01"], p14["2015-03-01"]) == (1, 0, 1)
+
+
+def test_covariates_rows_and_metadata_equal_the_cli(
+    admin: FlaskClient, web_db: Engine, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url_of(web_db))
+    out = tmp_path / "cov.csv"
+    args = ["covariates", "--vintage", "2016", "--from", "2015-01-01", "--to", "2015-06-30"]
+    result = CliRunner().invoke(build_cli(), [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(out.with_name("cov.csv.manifest.json").read_text())
+    api = admin.get("/api/v1/covariates?vintage=2016&from=2015-01-01&to=2015-06-30").get_json()
+    meta = api["metadata"]
+    for key in ("preset", "vintage", "census", "load_runs", "windows", "notes", "rows"):
+        assert meta[key] == manifest[key], key
+    assert meta["command"] == manifest["command"]
+    cli_rows = pd.read_csv(out, encoding="utf-8-sig", dtype={"census": str})
+    cli_rows["aliases"] = cli_rows["aliases"].fillna("")  # CSV reads an empty text as missing
+    api_rows = pd.DataFrame(api["data"], columns=api["columns"])
+    assert api["columns"] == list(cli_rows.columns)
+    pd.testing.assert_frame_equal(
+        api_rows.astype(cli_rows.dtypes.to_dict()), cli_rows, check_exact=False, rtol=1e-12
+    )
+    # Known answer: only P-1.4 had high-impact incidents in the moderator's 12 months.
+    by_unit = api_rows.set_index("unit_id")
+    assert by_unit.loc["P-1.4", "alto_impacto_count"] == 2
+    assert by_unit["higher_crime"].sum() == 1 and by_unit.loc["P-1.4", "higher_crime"] == 1
+    assert api["pagination"]["total"] == 72
+
+
+def test_covariates_with_a_unit_list_and_as_a_researcher(app: Flask, users) -> None:
+    client = app.test_client()
+    session_login(client, users["researcher"])
+    query = "vintage=2016&from=2015-01-01&to=2015-06-30&unit=P-1.4&unit=P-1.2"
+    body = client.get(f"/api/v1/covariates?{query}").get_json()
+    members = {r["unit_id"]: r["higher_crime"] for r in body["data"] if r["in_comparison"]}
+    assert members == {"P-1.2": 0, "P-1.4": 1}
+    assert body["metadata"]["parameters"]["units"] == ["P-1.4", "P-1.2"]
+    for path in ("accountability?vintage=2016", "trends?vintage=2016&unit=P-1"):
+        assert client.get(f"/api/v1/{path}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("/accountability", "vintage"),
+        ("/accountability?vintage=2016&level=planeta", "level"),
+        ("/accountability?vintage=2016&as_of=ayer", "as_of"),
+        ("/accountability?vintage=2016&assignment=x", "assignment"),
+        ("/trends?vintage=2016", "unit"),
+        ("/trends?vintage=2016&unit=P-1.4&period=hora", "period"),
+        ("/trends?vintage=2016&unit=P-1.4&from=2015-02-30", "from"),
+        ("/covariates?vintage=2016&to=2015-06-30", "from"),
+        ("/covariates?vintage=2016&from=2015-01-01", "to"),
+        ("/covariates?vintage=2016&from=2015-01-01&to=2015-06-30&preset=nada", "preset"),
+        ("/covariates?vintage=2016&from=2015-01-01&to=2015-06-30&level=zone", "level"),
+        ("/covariates?vintage=2016&from=2015-01-01&to=2015-06-30&census=1990", "census"),
+    ],
+)
+def test_new_endpoints_name_bad_parameters(admin: FlaskClient, query, parameter) -> None:
+    response = admin.get(f"/api/v1{query}")
+    assert (response.status_code, response.mimetype) == (400, "application/json")
+    assert f"'{parameter}'" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/accountability?vintage=1999",
+        "/accountability?vintage=2016&parent=X-9",
+        "/trends?vintage=2016&unit=X-9.9",
+        "/trends?vintage=1999&unit=P-1.4",
+        "/covariates?vintage=1999&from=2015-01-01&to=2015-06-30",
+        "/covariates?vintage=2023&from=2015-01-01&to=2015-06-30",
+        "/covariates?vintage=2016&from=2015-01-01&to=2015-06-30&unit=X-9.9",
+    ],
+)
+def test_new_endpoints_unknown_units_and_vintages_are_404(admin: FlaskClient, query) -> None:
+    response = admin.get(f"/api/v1{query}")
+    assert (response.status_code, response.mimetype) == (404, "application/json")
+
+
+def test_uncovered_covariate_window_is_400(admin: FlaskClient) -> None:
+    response = admin.get("/api/v1/covariates?vintage=2016&from=2013-01-01&to=2013-06-30")
+    assert response.status_code == 400
+    assert "do not cover" in response.get_json()["error"]["message"]

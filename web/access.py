@@ -54,12 +54,18 @@ RULES: dict[str, frozenset[str]] = {
     "api.counts": EVERY_ROLE,
     "api.incidents": POINT_ROLES,
     "api.hotspots": EVERY_ROLE,
+    "api.accountability": EVERY_ROLE,
+    "api.trends": EVERY_ROLE,
+    "api.covariates": EVERY_ROLE,
     # the weekly table, its downloads and trends: counts per unit and week or month
     "weekly.page": EVERY_ROLE,
     "weekly.download": EVERY_ROLE,
     "trends.unit": EVERY_ROLE,
     "trends.explorer": EVERY_ROLE,
     "trends.series": EVERY_ROLE,
+    # the researcher page and its downloads: one row per sector or quadrant
+    "research.page": EVERY_ROLE,
+    "research.download": EVERY_ROLE,
     # incidents by day of week and hour: exact times of single incidents in small units
     "trends.time_of_day": POINT_ROLES,
     # the hotspot map: quadrant aggregates for everyone; the density surface (250 m cells,

@@ -55,7 +55,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from web import errors, i18n, security, templating
     from web.api import v1 as api
-    from web.views import admin, auth, health, hotspots, overview, trends, vendor, weekly
+    from web.views import (
+        admin,
+        auth,
+        health,
+        hotspots,
+        overview,
+        research,
+        trends,
+        vendor,
+        weekly,
+    )
 
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -72,7 +82,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(overview.bp)
     app.register_blueprint(vendor.bp)
-    for blueprint in (auth.bp, health.bp, admin.bp, api.bp, weekly.bp, trends.bp, hotspots.bp):
+    blueprints = (
+        auth.bp,
+        health.bp,
+        admin.bp,
+        api.bp,
+        weekly.bp,
+        trends.bp,
+        hotspots.bp,
+        research.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     security.register(app, auth.bp)
     return app

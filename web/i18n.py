@@ -346,6 +346,55 @@ SOURCE: dict[str, str] = {
     "yes": "sí",
     "no": "no",
     "back_to_map": "Volver al mapa",
+    "nav_research": "Investigación",
+    "research_title": "Covariables y moderador de zonas de mayor delincuencia",
+    "research_intro": (
+        "Una fila por sector o cuadrante (solo agregados): conteos, tasas y la clase del "
+        "moderador según un preajuste versionado. Cada descarga lleva su manifiesto "
+        "(parámetros, cargas usadas y SHA-256)."
+    ),
+    "research_preset": "Preajuste",
+    "research_level": "Nivel",
+    "research_from": "Desde",
+    "research_to": "Hasta",
+    "research_units": (
+        "Unidades del conjunto de comparación (claves separadas por espacios, comas o saltos "
+        "de línea; vacío: todas)"
+    ),
+    "research_illustrative": "Usar la lista ILUSTRATIVA de 60 sectores (si no se listan unidades)",
+    "research_illustrative_note": (
+        "Lista ilustrativa: 60 sectores sorteados por zona (semilla 20161), no la del ensayo real."
+    ),
+    "research_error": "No se pudo calcular",
+    "research_window": "Conteos del %(start)s al %(end)s",
+    "research_moderator_window": "moderador del %(start)s al %(end)s",
+    "research_summary": (
+        "%(members)s unidades en el conjunto de comparación, %(higher)s de mayor "
+        "delincuencia; %(total)s unidades en total."
+    ),
+    "research_download": "Descargar con manifiesto (zip)",
+    "research_download_note": "cada zip trae ARCHIVO y ARCHIVO.manifest.json",
+    "research_map_label": "Mapa del moderador: unidades por clase",
+    "research_higher": "Mayor delincuencia",
+    "research_lower": "Menor delincuencia",
+    "research_outside": "Fuera del conjunto",
+    "research_uncertain": "Incierta (cerca del corte)",
+    "research_uncertain_short": "incierta",
+    "research_uncertain_heading": "Unidades inciertas (%(n)s)",
+    "research_uncertain_note": (
+        "Probabilidad de la clase mayor entre %(low)s y %(high)s en %(draws)s remuestreos de "
+        "Poisson (semilla 20161)."
+    ),
+    "research_table": "Tabla de covariables",
+    "research_unit": "Clave",
+    "research_name": "Nombre",
+    "research_population": "Población",
+    "research_count": "Delitos (%(group)s)",
+    "research_rate": "Tasa por 100 mil (%(group)s)",
+    "research_moderator_value": "Valor del moderador (%(measure)s)",
+    "research_class": "Clase",
+    "research_probability": "Prob. clase mayor",
+    "research_api_note": "Las mismas filas, en JSON, por la API:",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,9 @@ from compstat import exports
 from compstat.groups import groups
 from compstat.stats.emerging import CATEGORIES
 from web import assets
+from web.handlers import research
 from web.handlers.hotspots import LEVELS, MEASURES, LayerDownload, MapPage, MethodsPage
+from web.handlers.research import Download, ResearchPage
 from web.handlers.trends import TrendPage
 from web.handlers.weekly import COLUMNS, WeeklyPage, download_name
 from web.render import export_response, json_response
@@ -132,3 +135,25 @@ def layer_download(download: LayerDownload, fmt: str) -> ResponseReturnValue:
 def methods_page(page: MethodsPage) -> ResponseReturnValue:
     """Return the planner's page: which hotspot method predicts best (the stored evaluation)."""
     return render_template("map_methods.html", page=page)
+
+
+def research_page(page: ResearchPage) -> ResponseReturnValue:
+    """Return the researcher page (its map draws from a JSON data block, not a script)."""
+    collection = {"type": "FeatureCollection", "features": page.features}
+    status = 400 if page.error else 200
+    body = render_template(
+        "research.html",
+        page=page,
+        map_data=json.dumps(collection, ensure_ascii=False).replace("</", "<\\/"),
+        leaflet_js=url_for("vendor.asset", filename=assets.ASSETS["leaflet"].path),
+        leaflet_css=url_for("vendor.asset", filename=assets.ASSETS["leaflet_css"].path),
+        formats=research.FORMATS,
+    )
+    return body, status
+
+
+def research_download(download: Download) -> ResponseReturnValue:
+    """Return the zip of the export and its manifest."""
+    response = Response(download.body, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{download.name}"'
+    return response

@@ -36,6 +36,8 @@ CITY_NAME = "Ciudad de México"
 EPOCH = np.datetime64("1970-01-01", "D")
 T = TypeVar("T")
 
+# The database's oid changes when a database of the same name is dropped and created again
+# (as the tests' module databases are), so a cached table never outlives its database.
 _VERSION = """
 SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),
        (SELECT coalesce(max(id), 0) FROM load_run),

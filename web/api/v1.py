@@ -10,6 +10,10 @@ from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from compstat import exports
+from compstat.presets import DEFAULT_PRESET, presets
+from compstat.queries import accountability as acc
+from compstat.queries import covariates as cq
+from compstat.queries import trends as trends_query
 from compstat.queries.counts import BASES, LEVELS, PERIODS
 from compstat.queries.units import UNIT_LEVELS
 from web import render
@@ -230,3 +234,116 @@ def hotspots(args: dict[str, Any]) -> ResponseReturnValue:
     data = _audited(hotspot_handlers.api_layer, args)
     body = json.dumps(exports.jsonable(data), ensure_ascii=False)
     return current_app.response_class(body, content_type=exports.GEOJSON.media_type)
+
+
+ASSIGNMENT = Param(
+    "assignment",
+    "Quadrant basis: recorded, spatial (point in polygon) or source.",
+    choices=acc.BASES,
+    default="recorded",
+    example="recorded",
+)
+
+
+@endpoint(
+    "/accountability",
+    "The weekly CompStat table in long form",
+    paginated=True,
+    not_found="The vintage or the parent unit is not loaded.",
+    params=[
+        VINTAGE,
+        Param("level", "Unit level.", choices=acc.LEVELS, default="sector", example="sector"),
+        Param(
+            "as_of",
+            "Last day of the windows (default: the last Sunday of the loaded data).",
+            "date",
+            example="2015-03-15",
+        ),
+        Param(
+            "group",
+            "Group or category code; repeat for several (default: alto_impacto).",
+            multiple=True,
+            example="alto_impacto",
+        ),
+        Param("parent", "Only the units under this unit id."),
+        ASSIGNMENT,
+    ],
+)
+def accountability(args: dict[str, Any]) -> ResponseReturnValue:
+    """Return the rows of ``compstat accountability``: one per unit x group x window.
+
+    The same columns and values as the CLI's JSON output (``rows``), paginated.
+    """
+    return render.json_response(_audited(handlers.accountability, args))
+
+
+@endpoint(
+    "/trends",
+    "Weekly or monthly counts of units, with the year-ago values",
+    paginated=True,
+    not_found="The vintage or a unit is not loaded.",
+    params=[
+        VINTAGE,
+        Param(
+            "unit",
+            "Unit id of any level (CDMX: the city); required, repeat for several.",
+            multiple=True,
+            example="P-1.4",
+        ),
+        Param("group", "Group code.", default="alto_impacto", example="alto_impacto"),
+        Param("period", "Period.", choices=trends_query.PERIODS, default="week", example="week"),
+        FROM,
+        TO,
+        ASSIGNMENT,
+    ],
+)
+def trends(args: dict[str, Any]) -> ResponseReturnValue:
+    """Return the rows of ``compstat trends``: one per unit x period, paginated."""
+    return render.json_response(_audited(handlers.trends, args))
+
+
+@endpoint(
+    "/covariates",
+    "Sector or quadrant covariates and the higher-crime moderator",
+    paginated=True,
+    not_found="The vintage is not loaded, or a listed unit is not one of its units.",
+    params=[
+        Param(
+            "vintage",
+            f"Territory vintage ({', '.join(cq.CENSUS)}: those with census populations).",
+            required=True,
+            example="2016",
+        ),
+        Param("level", "Unit level.", choices=cq.LEVELS, default="sector", example="sector"),
+        Param(
+            "from", "First day of the counts' window.", "date", required=True, example="2015-01-01"
+        ),
+        Param(
+            "to",
+            "Last day of the window (the moderator's window ends here).",
+            "date",
+            required=True,
+            example="2015-06-30",
+        ),
+        Param(
+            "unit",
+            "A unit of the comparison set (ranks and cut-off); repeat (default: every unit).",
+            multiple=True,
+        ),
+        Param("preset", "Moderator preset.", choices=tuple(presets()), default=DEFAULT_PRESET),
+        Param("assignment", "Assignment basis.", choices=cq.BASES, default="recorded"),
+        Param(
+            "census",
+            "Census of the populations (default: the vintage's own).",
+            choices=tuple(sorted(set(cq.CENSUS.values()))),
+        ),
+    ],
+)
+def covariates(args: dict[str, Any]) -> ResponseReturnValue:
+    """Return the rows of ``compstat covariates`` (one per unit, zeros included) as JSON.
+
+    ``metadata`` holds what the export's manifest records: parameters, preset and
+    version, vintage, census, load runs and their files' SHA-256, windows, notes, code
+    version and row count.
+    """
+    return render.json_response(_audited(handlers.covariates, args))

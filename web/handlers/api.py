@@ -12,8 +12,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
+from compstat import covariates_cli, exports, presets
+from compstat.errors import InvalidQueryError
+from compstat.queries import accountability as acc
+from compstat.queries import covariates as cq
 from compstat.queries import incidents as incidents_query
 from compstat.queries import territory, units
+from compstat.queries import trends as trends_query
 from compstat.queries.counts import CountsQuery
 from compstat.queries.counts import counts as counts_frame
 
@@ -103,3 +108,83 @@ def incidents(conn: Connection, args: Mapping[str, Any]) -> dict[str, Any]:
     found = incidents_query.incidents(conn, q)
     meta = {k: args[k] for k in ("vintage", "unit", "from", "to")}
     return _page(found.items, found.total, args, **meta, columns=list(incidents_query.COLUMNS))
+
+
+def _rows_page(frame: pd.DataFrame, args: Mapping[str, Any], meta: dict[str, Any]) -> dict:
+    """Return a page of ``frame``'s rows as the export registry's JSON writes them."""
+    rows = exports.jsonable(frame.to_dict("records"))
+    return _page(_slice(rows, args), len(rows), args, **meta, columns=list(frame.columns))
+
+
+def accountability(conn: Connection, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a page of the rows of ``compstat accountability`` (one per unit x group x window)."""
+    query = acc.AccountabilityQuery(
+        args["vintage"],
+        args["level"],
+        args["as_of"],
+        tuple(args["group"]),
+        args["assignment"],
+        args["parent"],
+    )
+    result = acc.accountability(conn, query)
+    meta = {
+        "table": "compstat_semanal",
+        "vintage": args["vintage"],
+        "level": args["level"],
+        "as_of": result.query.as_of,
+        "groups": list(result.query.groups),
+        "assignment": args["assignment"],
+        "parent": args["parent"],
+        "roster_fictitious": result.roster_fictitious,
+    }
+    return _rows_page(result.rows, args, exports.jsonable(meta))
+
+
+def trends(conn: Connection, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a page of the rows of ``compstat trends`` (one per unit x period)."""
+    if not args["unit"]:
+        raise InvalidQueryError("parameter 'unit' is required (repeat it for several units)")
+    query = trends_query.TrendQuery(
+        args["vintage"],
+        tuple(args["unit"]),
+        args["group"],
+        args["period"],
+        args["from"],
+        args["to"],
+        args["assignment"],
+    )
+    frame = trends_query.trend(conn, query)
+    meta = {
+        "table": "tendencias",
+        "vintage": args["vintage"],
+        "units": list(args["unit"]),
+        "group": args["group"],
+        "period": args["period"],
+        "assignment": args["assignment"],
+    }
+    return _rows_page(frame, args, meta)
+
+
+def covariates(conn: Connection, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a page of the rows of ``compstat covariates`` and what produced them.
+
+    ``metadata`` is the export's manifest without a file: parameters, preset and
+    version, vintage, census, load runs (with their files' SHA-256), windows, notes,
+    code version and row count; its ``command`` writes the same rows as CSV.
+    """
+    request = cq.CovariateRequest(
+        vintage=args["vintage"],
+        level=args["level"],
+        start=args["from"],
+        end=args["to"],
+        units=tuple(args["unit"]) or None,
+        preset=presets.preset(args["preset"]),
+        basis=args["assignment"],
+        census=args["census"],
+    )
+    result = cq.compute(conn, request)
+    metadata = covariates_cli.manifest(result, "csv", None)
+    metadata["parameters"] = {
+        k: v for k, v in metadata["parameters"].items() if k not in ("format", "units_file")
+    }
+    return _rows_page(result.frame, args, {"metadata": exports.jsonable(metadata)})
