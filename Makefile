@@ -40,7 +40,7 @@ $(CHROMIUM):
 # The interface's translations, compiled from their gettext sources (web/translations).
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/*.po))
 %.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile -q -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 install: $(STAMP) map-libs $(CATALOGS)
 
