@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from compstat.errors import InvalidQueryError
 from compstat.groups import HIGH_IMPACT, Group, group
 from compstat.queries import territory
-from compstat.queries.accountability import AccountabilityQuery, accountability
+from compstat.queries.accountability import COLUMNS, AccountabilityQuery, accountability
 from compstat.windows import WindowSet
 from web.handlers.args import choice, date_arg, resolve_vintage, text_arg
 from web.rows import records
@@ -30,28 +30,6 @@ BASES = ("recorded", "spatial", "source")
 #: The level one step down, where a unit's name links to.
 CHILD = {"zone": "region", "region": "sector", "sector": "quadrant"}
 OUTSIDE_ID = "FUERA"
-#: The long-form columns of the accountability rows (the CLI's contract).
-COLUMNS = [
-    "vintage",
-    "level",
-    "unit_id",
-    "unit_name",
-    "parent_id",
-    "commander",
-    "group",
-    "window",
-    "start",
-    "end",
-    "current",
-    "year_ago",
-    "pct_change",
-    "two_year_ago",
-    "two_year_pct_change",
-    "z",
-    "flag",
-    "rate_per_100k",
-    "rank",
-]
 
 
 class AccountabilityResult(Protocol):
