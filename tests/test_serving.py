@@ -22,18 +22,17 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
-from werkzeug.serving import make_server
 
 from compstat import embedded
+from tests.browser import CHROMIUM, local_only, require_chromium, served
 from tests.conftest import POINT_MARKERS, TEST_PASSWORD, make_users, session_login
 from web import cli as web_cli
 from web import security
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 
 
 def url_of(engine: Engine) -> str:
@@ -295,26 +294,16 @@ def test_compstat_serve_runs_gunicorn(web_db: Engine, tmp_path: Path) -> None:
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with served(app) as url:
+        yield url
 
 
 def test_browser_researcher_and_commander_see_what_their_roles_allow(live_url: str) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    require_chromium()
     left: list[str] = []
     violations: list[str] = []
 
-    def loopback_only(route: Route) -> None:
-        if route.request.url.startswith(live_url):
-            route.continue_()
-        else:
-            left.append(route.request.url)
-            route.abort()
+    loopback_only = local_only(live_url, left)
 
     def session_of(browser, name: str) -> dict[str, str]:
         page = browser.new_page(locale="es-MX")

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -24,12 +23,12 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
-from werkzeug.serving import make_server
 
 from compstat import exports
 from etl.incidents import load_incidents
+from tests.browser import CHROMIUM, local_only, require_chromium, served
 from tests.conftest import TEST_PASSWORD, drop, fresh_engine, make_users, session_login
 from web import formatting
 from web.app import create_app
@@ -452,38 +451,25 @@ def test_table_forms() -> None:
         "a": 1, "b": "2016-01-02", "c": ["x", "y"]}  # fmt: skip
 
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; `make test` installs it
-
-
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
     """The app served on a free local port for the length of one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with served(app) as url:
+        yield url
 
 
 def test_map_draws_every_sector_with_no_internet(live_url: str):
     # every request that leaves the machine is refused, as on a network without internet
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    require_chromium()
     refused: list[str] = []
 
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(live_url):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
+    guard = local_only(live_url, refused)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(locale="es-MX")
-            page.route("**/*", local_only)
+            page.route("**/*", guard)
             page.goto(f"{live_url}/?vintage=2016&year=2015")
             assert page.url.startswith(f"{live_url}/login")
             page.fill("#name", "t_researcher")

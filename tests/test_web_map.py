@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,18 +20,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Request, Route, sync_playwright
+from playwright.sync_api import Request, sync_playwright
 from sqlalchemy import Engine, text
-from werkzeug.serving import make_server
 
 from compstat import accounts, db
 from compstat.queries.hotspots import COLUMNS
 from etl.incidents import load_incidents
 from etl.roster import load_roster
+from tests.browser import CHROMIUM, local_only, require_chromium, served
 from tests.conftest import POINT_MARKERS, TEST_PASSWORD, make_users, session_login
 from web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
 SSP_HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
 AS_OF = "2015-06-28"
 WINDOW_START = date(2015, 6, 1)
@@ -328,12 +326,8 @@ def test_methods_page_shows_the_stored_evaluation(client, app: Flask) -> None:
 
 @pytest.fixture
 def live_url(app: Flask, client: FlaskClient) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with served(app) as url:
+        yield url
 
 
 def popup_rows(page) -> dict[str, str]:
@@ -344,18 +338,12 @@ def popup_rows(page) -> dict[str, str]:
 
 
 def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    require_chromium()
     centre = planted["centre"]
     refused: list[str] = []
     data_requests: list[str] = []
 
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(live_url):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
+    guard = local_only(live_url, refused)
 
     def seen(request: Request) -> None:
         if "/mapa" in request.url:
@@ -365,7 +353,7 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 950}, locale="es-MX")
-            page.route("**/*", local_only)
+            page.route("**/*", guard)
             page.on("request", seen)
             page.goto(f"{live_url}{MAP}")
             page.fill("#name", "t_commander")

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,16 +21,15 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine, text
-from werkzeug.serving import make_server
 
 from compstat import snapshots
 from compstat.cli import build_cli
+from tests.browser import CHROMIUM, local_only, served
 from tests.conftest import TEST_PASSWORD, make_users, session_login
 from web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
 PAGE = "/investigacion?vintage=2016&to=2015-06-30"
 
 
@@ -177,23 +175,14 @@ def test_downloads_are_audited(researcher, web_db: Engine) -> None:
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with served(app) as url:
+        yield url
 
 
 def test_a_researcher_sees_the_map_in_a_browser(live_url: str, tmp_path: Path) -> None:
     refused: list[str] = []
 
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(live_url):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
+    guard = local_only(live_url, refused)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -202,7 +191,7 @@ def test_a_researcher_sees_the_map_in_a_browser(live_url: str, tmp_path: Path) -
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.route("**/*", local_only)
+            page.route("**/*", guard)
             page.goto(f"{live_url}{PAGE}")
             page.fill("#name", "t_researcher")
             page.fill("#password", TEST_PASSWORD)

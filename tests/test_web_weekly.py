@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
@@ -20,18 +19,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine, text
-from werkzeug.serving import make_server
 
 from compstat.groups import group
 from compstat.queries.timeofday import TimeOfDayQuery, time_of_day
+from tests.browser import CHROMIUM, local_only, require_chromium, served
 from tests.conftest import TEST_PASSWORD, make_users, session_login
 from web.app import create_app
 from web.formatting import percent
 from web.handlers.weekly import COLUMNS, WeeklyQuery, weekly
 
-CHROMIUM = "/usr/bin/chromium"
 SECTORS_2015 = "/semanal?vintage=2016&level=sector&as_of=2015-06-14"
 COUNT_COLUMNS = {"week": (2, 3), "28d": (5, 6), "ytd": (8, 9)}
 PCT_COLUMNS = {"week": 4, "28d": 7, "ytd": 10}
@@ -346,12 +344,8 @@ def test_time_of_day_json(client: FlaskClient) -> None:
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with served(app) as url:
+        yield url
 
 
 def table_cells(page, unit: str) -> list[str]:
@@ -361,22 +355,16 @@ def table_cells(page, unit: str) -> list[str]:
 
 
 def test_weekly_table_in_the_browser(live_url: str, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    require_chromium()
     refused: list[str] = []
 
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(live_url):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
+    guard = local_only(live_url, refused)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(accept_downloads=True, locale="es-MX")
-            page.route("**/*", local_only)
+            page.route("**/*", guard)
             page.goto(f"{live_url}/semanal?vintage=2016&as_of=2015-06-14")
             page.fill("#name", "t_commander")
             page.fill("#password", TEST_PASSWORD)
