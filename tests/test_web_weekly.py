@@ -271,6 +271,8 @@ def test_english_page(client: FlaskClient) -> None:
     assert "As of: Sunday 14 June 2015" in body
     assert "Week: 8–14 Jun 2015 vs 9–15 Jun 2014" in body
     assert "no commander" in body
+    # the session remembers English; switch back so the module's other tests read Spanish
+    assert '<html lang="es">' in client.get(SECTORS_2015 + "&lang=es").data.decode()
 
 
 def test_bad_parameters(client: FlaskClient) -> None:
