@@ -50,6 +50,8 @@ COLUMNS = [
     "rate_per_100k",
     "rank",
 ]
+#: The columns that hold one window's numbers (the rest name the unit, group and window).
+VALUE_COLUMNS = COLUMNS[COLUMNS.index("current") :]
 PERIODS = ("current", "year_ago", "two_years_ago")
 CENSUS = {"2016": "2010", "2023": "2020"}
 

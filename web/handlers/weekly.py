@@ -20,7 +20,12 @@ from sqlalchemy import Connection
 from compstat.errors import InvalidQueryError
 from compstat.groups import HIGH_IMPACT, Group, group
 from compstat.queries import territory
-from compstat.queries.accountability import COLUMNS, AccountabilityQuery, accountability
+from compstat.queries.accountability import (
+    COLUMNS,
+    VALUE_COLUMNS,
+    AccountabilityQuery,
+    accountability,
+)
 from compstat.windows import WindowSet
 from web.handlers.args import choice, date_arg, resolve_vintage, text_arg
 from web.rows import records
@@ -174,22 +179,7 @@ class WeeklyPage:
 
 
 def _cell(row: dict[str, Any]) -> Cell:
-    return Cell(
-        *(
-            row[k]
-            for k in (
-                "current",
-                "year_ago",
-                "pct_change",
-                "two_year_ago",
-                "two_year_pct_change",
-                "z",
-                "flag",
-                "rate_per_100k",
-                "rank",
-            )
-        )
-    )
+    return Cell(*(row[k] for k in VALUE_COLUMNS))
 
 
 def pivot(rows: list[dict[str, Any]]) -> list[UnitRow]:
