@@ -7,6 +7,7 @@ are plugged in through the ``compstat.commands`` entry points declared in
 
 from __future__ import annotations
 
+import logging
 import sys
 from importlib.metadata import entry_points
 
@@ -75,6 +76,19 @@ def build_cli() -> click.Group:
     return root
 
 
+def quiet_driver_cleanup() -> None:
+    """Keep the database driver's cleanup warnings off stderr.
+
+    When a connection drops in the middle of a COPY, psycopg logs that it could not
+    end the copy ("error ignored terminating ...") while the error itself travels up
+    to :class:`CompstatGroup`, which reports it as the one ``error:`` line; the
+    warning would only repeat it as a second line. Errors from the driver's logger
+    still print.
+    """
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
+
+
 def main() -> None:
     """Console-script entry point."""
+    quiet_driver_cleanup()
     build_cli()(prog_name="compstat")
