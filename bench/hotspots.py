@@ -3,11 +3,15 @@
 For 28-day windows at quadrant level of vintage 2023 (FGJ 2019-2023 loaded), on one
 read-only connection with the count cube warm:
 
-* ``map_layer``: the first map of a window (:func:`compstat.queries.hotspots.map_payload`:
-  numbers computed, not cached: counts, changes, Gi* with 999 permutations, emerging hot
-  spots; shapes simplified once per data version), with its payload in bytes, and the
-  bytes of the same layer downloaded as one GeoJSON (``download_bytes``);
-* ``window_switch``: another window's numbers only (JSON, no shapes), with its bytes;
+* ``map_layer``: the first map of a window as a logged-in planner's browser gets it
+  through the app (a Flask test client): the ``/mapa`` page and its first
+  ``/mapa.json?shapes=1`` (numbers computed, not cached: counts, changes, Gi* with 999
+  permutations, emerging hot spots; the shapes' topology built once per data version),
+  with the bytes of both responses, and the bytes of the same layer downloaded as one
+  GeoJSON (``download_bytes``). The libraries (Leaflet, map.js) are not counted, as the
+  naive page's are not;
+* ``window_switch``: another window's numbers only (``/mapa.json``, no shapes), with its
+  bytes;
 * ``gi_star_999``: Gi* with 999 permutations over the 847 quadrant densities;
 * ``kde``: the 28 days' incident points taken from the vintage's points (read once per
   data version: ``points_load_ms``) and their 250 m quartic surface on the 250 m grid;
@@ -31,8 +35,10 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, create_engine, text
 
+from bench.client import body, logged_in
 from compstat.queries import cube as cubes
 from compstat.queries import hotspots as hs
 from compstat.stats.getis_ord import gi_star
@@ -82,14 +88,21 @@ def _sizes(data: bytes) -> tuple[int, int]:
     return len(data), len(gzip.compress(data, 6))
 
 
-def map_page(conn: Connection, as_of: date) -> tuple[int, int]:
-    """Return the bytes of a first map of the 28 days to ``as_of`` (numbers computed fresh)."""
-    return _sizes(json.dumps(hs.map_payload(conn, _query(as_of))).encode())
+def _map_query(as_of: date, **extra: str) -> str:
+    args = {"vintage": VINTAGE, "level": "quadrant", "window": "28d", "as_of": as_of, **extra}
+    return "&".join(f"{k}={v}" for k, v in args.items())
 
 
-def window_switch(conn: Connection, as_of: date) -> tuple[int, int]:
+def map_page(client: FlaskClient, as_of: date) -> tuple[int, int]:
+    """Return the bytes of a first map of the 28 days to ``as_of``: page and first JSON."""
+    page = body(client, f"/mapa?{_map_query(as_of)}")
+    data = body(client, f"/mapa.json?{_map_query(as_of, shapes='1')}")
+    return len(page) + len(data), len(gzip.compress(page, 6)) + len(gzip.compress(data, 6))
+
+
+def window_switch(client: FlaskClient, as_of: date) -> tuple[int, int]:
     """Return the bytes of another window's numbers (JSON only)."""
-    return _sizes(json.dumps(hs.layer_values(conn, _query(as_of, measure="rate"))).encode())
+    return _sizes(body(client, f"/mapa.json?{_map_query(as_of)}"))
 
 
 def naive_map(conn: Connection, as_of: date) -> tuple[int, int]:
@@ -136,11 +149,13 @@ def measure(engine: Engine) -> dict:
         hs.vintage_grid(conn, VINTAGE, 250.0)
         out["points_load_ms"] = round(_timed(lambda: hs.incident_points(conn, VINTAGE))[0] * 1000)
         first, switches, surfaces = AS_OF[:6], AS_OF[6:12], AS_OF[12:]
-        runs = [_timed(lambda d=d: map_page(conn, d)) for d in first[: REPEAT["map_layer"]]]
+        client = logged_in(engine)
+        body(client, f"/mapa.json?{_map_query(AS_OF[-1], shapes='1')}")  # shapes built once
+        runs = [_timed(lambda d=d: map_page(client, d)) for d in first[: REPEAT["map_layer"]]]
         out["map_layer"] = {**_summary([t for t, _ in runs]), **_bytes(runs[-1][1])}
         download = hs.layer_geojson(conn, _query(first[0]))
         out["map_layer"]["download_bytes"] = len(json.dumps(download).encode())
-        runs = [_timed(lambda d=d: window_switch(conn, d)) for d in switches]
+        runs = [_timed(lambda d=d: window_switch(client, d)) for d in switches]
         out["window_switch"] = {**_summary([t for t, _ in runs]), **_bytes(runs[-1][1])}
         layer = hs.layer(conn, _query(AS_OF[0]))
         values = layer.rows["density_km2"].to_numpy(float)

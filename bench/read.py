@@ -143,24 +143,10 @@ def measure(engine: Engine, page_bytes: Callable[[], int] | None = None) -> dict
 
 def page_bytes(engine: Engine) -> int:
     """Return the size of the weekly sector page (HTML) as a logged-in planner gets it."""
-    import secrets
+    from bench.client import body, logged_in
 
-    from compstat import accounts
-    from web.app import create_app
-
-    with engine.begin() as conn:
-        user = accounts.add_user(
-            conn, "bench_planner", "planner", secrets.token_hex(16), by="bench"
-        )
-    app = create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(False)})
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = accounts.session_id(user)
-        session["_fresh"] = True
-    response = client.get(f"/semanal?vintage={VINTAGE}&level=sector&as_of={AS_OF[-1]}")
-    if response.status_code != 200:
-        raise RuntimeError(f"bench: the weekly page answered {response.status_code}")
-    return len(response.data)
+    page = f"/semanal?vintage={VINTAGE}&level=sector&as_of={AS_OF[-1]}"
+    return len(body(logged_in(engine), page))
 
 
 def _check(conn: Connection) -> dict:

@@ -12,10 +12,12 @@ import io
 import json
 from datetime import date, timedelta
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import shapely
 from click.testing import CliRunner
 from numpy.testing import assert_allclose
 from sqlalchemy import text
@@ -26,6 +28,7 @@ from compstat.queries import hotspots as hs
 from compstat.queries.accountability import AccountabilityQuery, accountability
 from compstat.stats.forecast import decayed_counts, emerging_scores, recent_counts
 from etl.incidents import load_incidents
+from geo.topology import to_geometries
 
 SSP_HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
 AS_OF = date(2015, 6, 28)  # a Sunday: the 28-day window is 2015-06-01 to 2015-06-28
@@ -155,9 +158,32 @@ def test_layer_geojson_and_values_carry_the_same_numbers(territory_db, planted):
     values = dict(zip(payload["unit_ids"], payload["columns"]["count"], strict=True))
     assert by_unit == values and sum(values.values()) > 0
     assert payload["window"] == {"start": "2015-06-01", "end": "2015-06-28"}
-    shapes = [f["properties"]["unit_id"] for f in payload["shapes"]["features"]]
+    shapes = [g["id"] for g in payload["shapes"]["objects"]["units"]["geometries"]]
     assert shapes == payload["unit_ids"]
-    assert len(json.dumps(payload)) < len(json.dumps(collection))
+    assert "outlines" not in payload["shapes"]["objects"]
+    assert len(json.dumps(payload)) < len(json.dumps(collection)) / 2
+
+
+def test_map_shapes_are_the_sectors_within_a_few_metres(territory_db):
+    with territory_db.connect() as conn:
+        topo = hs.shapes_topology(conn, "2016", "sector", "zone")
+        full = hs.polygons(conn, "2016", "sector").set_index("unit_id").geometry
+        zones = hs.polygons(conn, "2016", "zone")
+    ids = [g["id"] for g in topo["objects"]["units"]["geometries"]]
+    drawn = dict(zip(ids, to_geometries(topo, "units"), strict=True))
+    assert len(drawn) == 72 and len(to_geometries(topo, "outlines")) == len(zones) == 5
+    metric = gpd.GeoSeries(list(drawn.values()), crs=4326).to_crs(32614)
+    exact = gpd.GeoSeries(full.loc[ids].tolist(), crs=4326).to_crs(32614)
+    assert metric.area.sum() == pytest.approx(exact.area.sum(), rel=0.002)
+    # simplified at about 20 m: every outline within 40 m of the surveyed one (holes and
+    # parts of a few square metres, slivers in the 2016 survey, are left out of the map)
+    pairs = zip(metric.map(outline), exact.map(outline), strict=True)
+    assert max(a.hausdorff_distance(b) for a, b in pairs) < 40
+
+
+def outline(shape, min_m2: float = 1000.0):
+    """The exteriors of a shape's parts larger than ``min_m2``."""
+    return shapely.MultiLineString([p.exterior for p in shape.geoms if p.area >= min_m2])
 
 
 def run_cli(engine, monkeypatch, *args: str):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -162,12 +163,16 @@ def test_researchers_get_no_density_surface(app: Flask, users) -> None:
 
 def test_first_map_sends_shapes_and_a_window_switch_only_numbers(client: FlaskClient) -> None:
     first = values(client, shapes="1")
-    assert len(first["shapes"]["features"]) == len(first["unit_ids"]) == 847
-    assert len(first["outlines"]["features"]) == 5  # the zones, for orientation
+    objects = first["shapes"]["objects"]
+    assert first["shapes"]["type"] == "Topology"
+    assert len(objects["units"]["geometries"]) == len(first["unit_ids"]) == 847
+    assert len(objects["outlines"]["geometries"]) == 5  # the zones, for orientation
     switch = values(client, window="week")
-    assert "shapes" not in switch and "facts" not in switch
+    assert "shapes" not in switch and "facts" not in switch and "commanders" not in switch
     assert switch["unit_ids"] == first["unit_ids"]
     assert set(switch["columns"]) >= {"count", "previous_pct_change", "gi_bin", "emerging"}
+    emerging = switch["columns"]["emerging"]
+    assert "no_pattern" in emerging["levels"] and len(emerging["codes"]) == 847
 
 
 def test_window_switch_changes_the_numbers(client: FlaskClient, planted: dict) -> None:
@@ -189,10 +194,12 @@ def test_planted_cluster_is_a_hot_spot_and_has_its_commander(client, planted) ->
     assert bins[planted["centre"]] > 0
     hot = {unit for unit, v in bins.items() if v > 0}
     assert len(hot) >= 17 and hot <= planted["touching"]
-    commanders = dict(zip(data["unit_ids"], data["commanders"], strict=True))
-    assert commanders[planted["centre"]] == f"Segundo Inspector {COMMANDER}"
-    assert sum(1 for c in commanders.values() if c) == 1
-    assert data["roster_fictitious"] is False
+    day = data["window"]["end"]
+    about = client.get(f"/mapa/unidades.json?vintage=2016&level=quadrant&day={day}").get_json()
+    assert about["commanders"] == {planted["centre"]: f"Segundo Inspector {COMMANDER}"}
+    assert about["roster_fictitious"] is False and about["day"] == AS_OF
+    assert about["facts"]["unit_ids"] == data["unit_ids"]
+    assert len(about["facts"]["population"]) == len(about["facts"]["area_km2"]) == 847
 
 
 @pytest.mark.parametrize("level", ["sector", "quadrant"])
@@ -395,6 +402,9 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
             assert page.locator(".unit-popup h3").inner_text() == f"Cuadrante {centre}"
             assert rows["Incidentes"] == str(IN_CENTRE)
             assert rows["Mando"] == f"Segundo Inspector {COMMANDER}"
+            # population and area come with the commanders, when the first pop-up opens
+            assert re.fullmatch(r"\d{1,3}(,\d{3})*", rows["Población"]), rows
+            assert re.fullmatch(r"\d+\.\d\d", rows["Área"]), rows
             assert rows["Periodo anterior"].startswith("0 ·")
             assert rows["Gi*"].split(" · ")[1].startswith("Punto caliente")
             link = page.locator(".unit-popup a.trend-link").get_attribute("href")

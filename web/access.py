@@ -72,6 +72,7 @@ RULES: dict[str, frozenset[str]] = {
     # finer than a quadrant) for the roles that see points
     "hotspots.page": EVERY_ROLE,
     "hotspots.values": EVERY_ROLE,
+    "hotspots.units": EVERY_ROLE,
     "hotspots.download": EVERY_ROLE,
     "hotspots.methods": EVERY_ROLE,
     "hotspots.density": POINT_ROLES,

@@ -43,8 +43,8 @@ def requested_format(fmt: str | None = None) -> str:
 
 
 def json_response(data: Any, status: int = 200) -> Response:
-    """Return ``data`` as UTF-8 JSON (dates as ISO 8601 text)."""
-    body = json.dumps(jsonable(data), ensure_ascii=False)
+    """Return ``data`` as compact UTF-8 JSON (dates as ISO 8601 text)."""
+    body = json.dumps(jsonable(data), ensure_ascii=False, separators=(",", ":"))
     return current_app.response_class(body, status=status, mimetype="application/json")
 
 

@@ -38,6 +38,7 @@ from compstat.stats.emerging import emerging_hotspots
 from compstat.stats.getis_ord import gi_star
 from geo.grid import Grid, square_grid, study_area, to_metric
 from geo.kde import density
+from geo.topology import Layer, topology
 from geo.weights import queen_weights
 
 LEVELS = cubes.LEVELS
@@ -46,10 +47,11 @@ WINDOWS = win.KINDS
 MEASURES = ("count", "rate", "density")
 #: Table holding each level's polygons (identifiers are never taken from user input).
 _TABLES = {"zone": "zone", "region": "region", "sector": "sector", "quadrant": "quadrant"}
-#: Simplification tolerance in degrees (about 20 m in Mexico City) and GeoJSON decimals
-#: (4: about 11 m).
+#: Simplification tolerance in degrees (about 20 m in Mexico City), GeoJSON decimals
+#: (4: about 11 m) and the map topology's grid (10,000 steps over the city: about 5 m).
 SIMPLIFY_DEGREES = 0.0002
 GEOJSON_DECIMALS = 4
+TOPOLOGY_QUANTIZATION = 10_000
 #: Columns of the layer table, the CSV contract of ``compstat hotspots map``.
 COLUMNS = [
     "vintage",
@@ -539,6 +541,9 @@ def layer_frame(result: HotspotLayer) -> pd.DataFrame:
 
 #: Columns that change with the window, group or measure: what a window switch sends.
 VALUE_COLUMNS = [c for c in COLUMNS if c not in STATIC_COLUMNS]
+#: Columns of words that :func:`layer_values` sends as codes (:func:`coded`): the same few
+#: words 847 times would be a fifth of a window's JSON.
+CODED_COLUMNS = ("previous_flag", "year_ago_flag", "emerging")
 
 
 def layer_values(conn: Connection, q: HotspotQuery) -> dict:
@@ -546,7 +551,8 @@ def layer_values(conn: Connection, q: HotspotQuery) -> dict:
 
     ``{"window", "previous", "year_ago": {"start", "end"}, "emerging_span", "notes",
     "unit_ids": [...], "columns": {name: [value per unit]}}``, with the columns of
-    :data:`VALUE_COLUMNS` in the order of ``unit_ids`` (the order of the shapes).
+    :data:`VALUE_COLUMNS` in the order of ``unit_ids`` (the order of the shapes); those of
+    :data:`CODED_COLUMNS` as :func:`coded` words.
     """
     result = layer(conn, q)
     periods = {
@@ -560,58 +566,79 @@ def layer_values(conn: Connection, q: HotspotQuery) -> dict:
     }
     values = result.rows[VALUE_COLUMNS]
     clean = values.astype(object).where(values.notna(), None)
+    columns = {name: clean[name].tolist() for name in VALUE_COLUMNS}
     return {
         **periods,
         "notes": _records(pd.DataFrame(result.notes)) if result.notes else [],
         "unit_ids": result.rows["unit_id"].tolist(),
-        "columns": {name: clean[name].tolist() for name in VALUE_COLUMNS},
+        "columns": {
+            name: coded(column) if name in CODED_COLUMNS else column
+            for name, column in columns.items()
+        },
     }
 
 
-def shapes_geojson(conn: Connection, vintage: str, level: str) -> dict:
-    """Return the level's simplified shapes as a FeatureCollection.
+def coded(values: list[str | None]) -> dict[str, list]:
+    """Return words as ``{"levels": [each distinct word], "codes": [its index or None]}``."""
+    levels = sorted({v for v in values if v is not None})
+    index = {word: i for i, word in enumerate(levels)}
+    return {"levels": levels, "codes": [None if v is None else index[v] for v in values]}
 
-    Each feature's properties are ``unit_id`` and ``unit_name``, in the order of
-    :func:`compstat.queries.cube.units`.
+
+def shapes_topology(conn: Connection, vintage: str, level: str, outline: str | None) -> dict:
+    """Return the level's shapes as a TopoJSON topology, cached per data version.
+
+    Object ``units`` holds the level's units in the order of
+    :func:`compstat.queries.cube.units` (``id`` the unit, ``properties.name`` where the
+    name is not the code); object ``outlines``, when ``outline`` names a level, that
+    level's units, drawn over them for orientation (sharing their arcs). Arcs are
+    simplified once (:data:`SIMPLIFY_DEGREES`), so neighbours stay aligned, and quantised
+    on a :data:`TOPOLOGY_QUANTIZATION` grid (:mod:`geo.topology`).
     """
+    cubes.check_choice("level", level, LEVELS)
 
     def compute() -> dict:
-        shapes = simplified_shapes(conn, vintage, level)
-        frame = level_units(conn, cubes.cube(conn, vintage), level)
-        return {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "geometry": shapes.get(unit),
-                    "properties": {"unit_id": unit, "unit_name": name},
-                }
-                for unit, name in zip(frame["unit_id"], frame["unit_name"], strict=True)
-            ],
-        }
+        layers = {"units": _topology_layer(conn, vintage, level)}
+        if outline is not None:
+            layers["outlines"] = _topology_layer(conn, vintage, outline)
+        return topology(layers, quantization=TOPOLOGY_QUANTIZATION, tolerance=SIMPLIFY_DEGREES)
 
-    return cubes.cached_table(conn, ("hotspot_shapes_geojson", vintage, level), compute)
+    return cubes.cached_table(conn, ("hotspot_topology", vintage, level, outline), compute)
+
+
+def _topology_layer(conn: Connection, vintage: str, level: str) -> Layer:
+    frame = level_units(conn, cubes.cube(conn, vintage), level)
+    shapes = polygons(conn, vintage, level).set_index("unit_id").geometry
+    ids = frame["unit_id"].tolist()
+    names = [
+        None if name == unit else {"name": name}
+        for unit, name in zip(ids, frame["unit_name"], strict=True)
+    ]
+    return Layer([shapes.get(unit) for unit in ids], ids, names)
 
 
 def unit_facts(conn: Connection, vintage: str, level: str) -> dict[str, list]:
-    """Return the units' fixed facts column-wise: ``parent_id``, ``population``, ``area_km2``."""
+    """Return the units' fixed facts column-wise.
+
+    ``{"unit_ids", "parent_id", "population", "area_km2"}``, in the order of the shapes.
+    """
     frame = level_units(conn, cubes.cube(conn, vintage), level)
     return {
+        "unit_ids": frame["unit_id"].tolist(),
         "parent_id": frame["parent_id"].tolist(),
         "population": [None if pd.isna(v) else int(v) for v in frame["population"]],
         "area_km2": frame["area_km2"].astype(float).round(4).tolist(),
     }
 
 
-def map_payload(conn: Connection, q: HotspotQuery) -> dict:
+def map_payload(conn: Connection, q: HotspotQuery, outline: str | None = None) -> dict:
     """Return a first map's data: the shapes once, then the numbers column-wise.
 
-    ``{"shapes": FeatureCollection, "facts": unit_facts(...), **layer_values(...)}``;
-    later windows need only :func:`layer_values`.
+    ``{"shapes": shapes_topology(...), **layer_values(...)}``; later windows need only
+    :func:`layer_values`, and a pop-up the :func:`unit_facts`.
     """
     return {
-        "shapes": shapes_geojson(conn, q.vintage, q.level),
-        "facts": unit_facts(conn, q.vintage, q.level),
+        "shapes": shapes_topology(conn, q.vintage, q.level, outline),
         **layer_values(conn, q),
     }
 

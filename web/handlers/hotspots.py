@@ -149,28 +149,18 @@ def _resolved(conn: Connection, r: MapRequest) -> MapRequest:
     return replace(r, vintage=vintage)
 
 
-def commanders(conn: Connection, q: hs.HotspotQuery, day: date, unit_ids: list[str]) -> dict:
-    """Return each unit's commander on ``day`` (``None`` where nobody is on the roster)."""
-    labels, fictitious = commander_labels(conn, q.vintage, q.level, day)
-    return {"commanders": [labels.get(u) for u in unit_ids], "roster_fictitious": fictitious}
-
-
 def map_data(conn: Connection, r: MapRequest, shapes: bool) -> dict[str, Any]:
     """Return the numbers of the requested window (and, with ``shapes``, the shapes once).
 
-    ``{"vintage", "level", "group", "basis", **layer_values, "commanders",
-    "roster_fictitious"}``; with ``shapes`` also ``"shapes"`` and ``"facts"``
-    (:func:`compstat.queries.hotspots.map_payload`) and ``"outlines"`` (the zones, for
-    orientation, unless the level is zones).
+    ``{"vintage", "level", "group", "basis", **layer_values}``; with ``shapes`` also
+    ``"shapes"`` (:func:`compstat.queries.hotspots.map_payload`: a topology whose
+    ``outlines`` are the zones, for orientation, unless the level is zones). What only a
+    pop-up shows comes apart, when one first needs it (:func:`map_units`).
     """
     r = _resolved(conn, r)
     q = r.hotspot_query()
-    payload = hs.map_payload(conn, q) if shapes else hs.layer_values(conn, q)
-    end = date.fromisoformat(payload["window"]["end"])
-    payload |= commanders(conn, q, end, payload["unit_ids"])
-    if shapes:
-        outline = q.level != OUTLINE_LEVEL
-        payload["outlines"] = hs.shapes_geojson(conn, q.vintage, OUTLINE_LEVEL) if outline else None
+    outline = None if q.level == OUTLINE_LEVEL else OUTLINE_LEVEL
+    payload = hs.map_payload(conn, q, outline) if shapes else hs.layer_values(conn, q)
     chosen = group(r.group)
     return {
         "vintage": r.vintage,
@@ -178,6 +168,43 @@ def map_data(conn: Connection, r: MapRequest, shapes: bool) -> dict[str, Any]:
         "basis": r.basis,
         "group": {"code": chosen.code, "name_es": chosen.name_es, "name_en": chosen.name_en},
         **payload,
+    }
+
+
+@dataclass(frozen=True)
+class UnitsRequest:
+    """Which units a map's pop-ups describe: a vintage's units of a level, on a day."""
+
+    vintage: str | None
+    level: str
+    day: date
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> UnitsRequest:
+        """Build a request from URL arguments (``day`` required), checked."""
+        day = date_arg(args, "day")
+        if day is None:
+            raise InvalidQueryError("day is required (YYYY-MM-DD)")
+        level = choice(args, "level", LEVELS, "quadrant")
+        return cls(vintage=text_arg(args, "vintage"), level=level, day=day)
+
+
+def map_units(conn: Connection, r: UnitsRequest) -> dict[str, Any]:
+    """Return what a pop-up tells of each unit besides its numbers.
+
+    ``{"day", "commanders": {unit: label}, "roster_fictitious", "facts":
+    unit_facts(...)}``: each unit's commander on ``r.day`` as the weekly table names them
+    (units nobody commands are absent), its parent, population and area. The map asks
+    for them when a pop-up first needs them, so a first map and a window switch carry
+    shapes and numbers only.
+    """
+    vintage, _ = resolve_vintage(conn, r.vintage)
+    labels, fictitious = commander_labels(conn, vintage, r.level, r.day)
+    return {
+        "day": r.day.isoformat(),
+        "commanders": labels,
+        "roster_fictitious": fictitious,
+        "facts": hs.unit_facts(conn, vintage, r.level),
     }
 
 

@@ -1,8 +1,10 @@
 // The hotspot map (/mapa). Leaflet comes from Debian's libjs-leaflet, served by the app; no
 // base tiles (nothing leaves the app's host) and no inline script: the page passes its URLs
 // and messages in data- attributes of #map. The shapes load once per vintage and level
-// (/mapa.json?shapes=1); a window, group or basis switch fetches only the numbers
-// (/mapa.json); measure and layer switches redraw what is already here. The whole view state
+// (/mapa.json?shapes=1, a TopoJSON topology: shared borders once, quantised); a window,
+// group or basis switch fetches only the numbers (/mapa.json); measure and layer switches
+// redraw what is already here; what only a pop-up shows (commanders, population, area)
+// loads when a pop-up first needs it (/mapa/unidades.json). The whole view state
 // lives in the URL (history.replaceState), so a map can be shared.
 (function () {
   "use strict";
@@ -29,8 +31,8 @@
   var STATE_FIELDS = ["vintage", "level", "window", "as_of", "from", "to", "group", "basis", "measure"];
 
   var el, form, labels, lang, map, units, outlines, giLayer, kdeLayer, legend;
-  var shapes = null, facts = null, values = null, kde = null, index = {}, shapesKey = null;
-  var requests = 0;
+  var shapes = null, values = null, kde = null, index = {}, shapesKey = null;
+  var requests = 0, details = {};
 
   function label(key, fill) {
     var text = labels[key] || key;
@@ -158,17 +160,54 @@
     }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
   }
 
+  // -- shapes: TopoJSON to GeoJSON ------------------------------------------------------------
+
+  // Each arc's points: quantised deltas summed, then scaled and translated to lon/lat.
+  function decodeArcs(topo) {
+    var scale = topo.transform.scale, shift = topo.transform.translate;
+    return topo.arcs.map(function (arc) {
+      var x = 0, y = 0;
+      return arc.map(function (d) {
+        x += d[0]; y += d[1];
+        return [x * scale[0] + shift[0], y * scale[1] + shift[1]];
+      });
+    });
+  }
+
+  // A ring from its arcs (~i: arc i walked backwards), each arc's first point shared.
+  function ring(arcs, refs) {
+    var points = [];
+    refs.forEach(function (r, k) {
+      var arc = r >= 0 ? arcs[r] : arcs[~r].slice().reverse();
+      points = points.concat(k ? arc.slice(1) : arc);
+    });
+    return points;
+  }
+
+  function topoFeatures(topo, name) {
+    var arcs = decodeArcs(topo), object = topo.objects[name];
+    if (!object) return null;
+    var features = object.geometries.map(function (g) {
+      var polygon = function (rings) { return rings.map(function (refs) { return ring(arcs, refs); }); };
+      var geometry = g.type === "Polygon" ? { type: "Polygon", coordinates: polygon(g.arcs) }
+        : g.type === "MultiPolygon" ? { type: "MultiPolygon", coordinates: g.arcs.map(polygon) } : null;
+      var name = g.properties && g.properties.name ? g.properties.name : g.id;
+      return { type: "Feature", geometry: geometry, properties: { unit_id: g.id, unit_name: name } };
+    });
+    return { type: "FeatureCollection", features: features };
+  }
+
   // -- drawing ------------------------------------------------------------------------------
 
   function setShapes(payload, key) {
-    shapes = payload.shapes;
-    facts = payload.facts;
+    shapes = topoFeatures(payload.shapes, "units");
+    var zones = topoFeatures(payload.shapes, "outlines");
     shapesKey = key;
     index = {};
     shapes.features.forEach(function (f, i) { index[f.properties.unit_id] = i; });
     if (units) map.removeLayer(units);
     if (outlines) map.removeLayer(outlines);
-    outlines = payload.outlines ? L.geoJSON(payload.outlines, {
+    outlines = zones ? L.geoJSON(zones, {
       pane: "outlines", interactive: false,
       style: function () { return { color: "#4b5563", weight: 2.2, opacity: 0.9, fill: false }; }
     }).addTo(map) : null;
@@ -195,7 +234,16 @@
     return true;
   }
 
+  // Columns of words come as codes into their list of words ({levels, codes}).
+  function decodeColumns(columns) {
+    Object.keys(columns).forEach(function (name) {
+      var c = columns[name];
+      if (c && c.levels) columns[name] = c.codes.map(function (k) { return k === null ? null : c.levels[k]; });
+    });
+  }
+
   function setValues(payload) {
+    decodeColumns(payload.columns);
     values = payload;
     if (form.elements.window.value !== "custom") form.elements.as_of.value = payload.window.end;
     else { form.elements.from.value = payload.window.start; form.elements.to.value = payload.window.end; }
@@ -437,10 +485,11 @@
     return "<tr" + (cls ? ' class="' + cls + '"' : "") + "><th>" + escape(name) + "</th><td>" + escape(value) + "</td></tr>";
   }
 
-  function popupHtml(unit) {
-    var i = valueIndex(unit), s = state(), f = index[unit];
-    var commander = values.commanders[i];
-    var who = commander ? commander + (values.roster_fictitious && commander.indexOf("ficti") < 0 ? " " + label("fictitious") : "") : label("no_commander");
+  function popupHtml(unit, about) {
+    var i = valueIndex(unit), s = state(), facts = about ? about.facts : null;
+    var f = facts ? facts.unit_ids.indexOf(unit) : -1;
+    var commander = about ? about.commanders[unit] : null;
+    var who = !about ? label("no_data") : commander ? commander + (about.roster_fictitious && commander.indexOf("ficti") < 0 ? " " + label("fictitious") : "") : label("no_commander");
     var bin = column("gi_bin")[i], z = column("gi_z")[i];
     var gi = bin ? label("gi_" + (bin > 0 ? "hot" : "cold") + "_" + { 3: 99, 2: 95, 1: 90 }[Math.abs(bin)]) : label("gi_none");
     var emerging = column("emerging")[i];
@@ -460,15 +509,31 @@
       row(label("map_density"), number(column("density_km2")[i], 1)) +
       row(label("map_gi"), (z === null ? label("no_data") : number(z, 2)) + " · " + gi) +
       row(label("map_emerging"), emerging ? label("emerging_" + emerging) : label("no_data")) +
-      row(label("map_population"), number(facts.population[f], 0)) +
-      row(label("area_km2"), number(facts.area_km2[f], 2)) +
+      row(label("map_population"), number(f < 0 ? null : facts.population[f], 0)) +
+      row(label("area_km2"), number(f < 0 ? null : facts.area_km2[f], 2)) +
       "</table>" +
       '<p><a class="trend-link" href="' + escape(el.getAttribute("data-trend") + "?" + trend.toString()) + '">' + escape(label("map_trend_link")) + " →</a></p></div>";
   }
 
+  // What pop-ups tell besides the numbers (the commanders of the window's last day, the
+  // units' population and area), fetched once per vintage, level and day.
+  function unitDetails() {
+    var s = state(), q = new URLSearchParams({ vintage: s.vintage, level: s.level, day: values.window.end });
+    var key = q.toString();
+    if (!details[key]) {
+      details[key] = fetchJson(el.getAttribute("data-units") + "?" + key)
+        .catch(function () { delete details[key]; return null; });
+    }
+    return details[key];
+  }
+
   function openPopup(unit, latlng) {
     if (!values || valueIndex(unit) < 0) return;
-    L.popup({ maxWidth: 380, minWidth: 300 }).setLatLng(latlng).setContent(popupHtml(unit)).openOn(map);
+    var shown = values;
+    unitDetails().then(function (about) {
+      if (values !== shown) return;
+      L.popup({ maxWidth: 380, minWidth: 300 }).setLatLng(latlng).setContent(popupHtml(unit, about)).openOn(map);
+    });
   }
 
   // -- set-up -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The hotspot map (``/mapa``), its JSON, its downloads and the planner's methods page.
 
-``/mapa.json`` (numbers of a window, shapes once), ``/mapa/densidad.json`` (the density
-surface), ``/mapa.geojson`` and ``/mapa.csv`` (the displayed layer), ``/mapa/metodos``.
+``/mapa.json`` (numbers of a window, shapes once), ``/mapa/unidades.json`` (the units'
+commanders and facts, for the pop-ups), ``/mapa/densidad.json`` (the density surface),
+``/mapa.geojson`` and ``/mapa.csv`` (the displayed layer), ``/mapa/metodos``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask_login import current_user
 from web import pages
 from web.database import run, run_audited
 from web.handlers import hotspots as handlers
-from web.handlers.hotspots import MapRequest
+from web.handlers.hotspots import MapRequest, UnitsRequest
 
 bp = Blueprint("hotspots", __name__)
 
@@ -34,6 +35,12 @@ def values() -> ResponseReturnValue:
             handlers.map_data, MapRequest.from_args(request.args), request.args.get("shapes") == "1"
         )
     )
+
+
+@bp.get("/mapa/unidades.json")
+def units() -> ResponseReturnValue:
+    """Return the units' commanders on a day, parents, populations and areas (pop-ups)."""
+    return pages.data(run(handlers.map_units, UnitsRequest.from_args(request.args)))
 
 
 @bp.get("/mapa/densidad.json")
