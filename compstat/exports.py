@@ -123,8 +123,14 @@ def file_name(*parts: object, extension: str) -> str:
 # --- value conversions ------------------------------------------------------------------
 
 
+#: Types :func:`json.dumps` writes as they are (floats are not: NaN must become null).
+_PLAIN_TYPES = frozenset({int, str, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Return ``value`` ready for :func:`json.dumps`: ISO dates, plain numbers, None for NaN."""
+    if type(value) is list and all(type(v) in _PLAIN_TYPES for v in value):
+        return value  # ids, codes, a map's arcs: nothing to convert
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
