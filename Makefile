@@ -12,7 +12,8 @@ DATA := $(COMPSTAT_DATA_DIR)/cdmx
 # app, so maps and charts draw offline) and the Chromium the browser tests drive.
 # Installed when missing, as root, with apt.
 JS_DIR := /usr/share/javascript
-MAP_LIBS := $(JS_DIR)/leaflet/leaflet.min.js $(JS_DIR)/d3/d3.min.js $(JS_DIR)/chart.js/chart.min.js
+MAP_LIBS := $(JS_DIR)/leaflet/leaflet.min.js $(JS_DIR)/leaflet/leaflet.markercluster.js \
+  $(JS_DIR)/d3/d3.min.js $(JS_DIR)/chart.js/chart.min.js
 CHROMIUM := /usr/bin/chromium
 APT := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
 
@@ -24,14 +25,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Without root or apt the map falls back to the CDNs (and needs internet); the trend
-# charts need libjs-chart.js (never a CDN).
+# Never a CDN: without root or apt, install these packages by hand or the maps and charts
+# will not draw (the pages say which package is missing).
 map-libs:
 	@if ! ls $(MAP_LIBS) >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    $(APT) update && $(APT) install libjs-leaflet libjs-d3 libjs-chart.js; \
-	  else echo "note: libjs-leaflet, libjs-d3 or libjs-chart.js is missing: the map will load" \
-	    "them from a CDN and the trend charts will not draw"; fi; \
+	    $(APT) update && $(APT) install libjs-leaflet libjs-leaflet.markercluster libjs-d3 libjs-chart.js; \
+	  else echo "note: install libjs-leaflet, libjs-leaflet.markercluster, libjs-d3 and" \
+	    "libjs-chart.js (as root): without them the maps and charts will not draw"; fi; \
 	fi
 
 $(CHROMIUM):

@@ -7,6 +7,7 @@ into which a small synthetic SSP file is loaded with the real loader.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -486,17 +487,17 @@ def test_map_draws_every_sector_with_no_internet(live_url: str):
     # 2015: two incidents in P-1.4 (darkest), one in P-1.2, none in the other 70 sectors
     assert fills == {"#7f2704ff": 1, "#fd8d3cff": 1, "#fff5ebff": 70}
     assert legend == 1
-    assert {url.split("/")[2] for url in refused} <= {"tile.openstreetmap.org"}
+    assert refused == []  # no base tiles, no CDN: nothing leaves the app's host
 
 
-def test_map_libraries_come_from_a_cdn_where_the_packages_are_missing(loaded_db, users, tmp_path):
+def test_missing_map_libraries_are_named_never_fetched_elsewhere(loaded_db, users, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": url_of(loaded_db), "JS_DIR": tmp_path})
     client = app.test_client()
     session_login(client, users["commander"])
     page = client.get("/?vintage=2016&year=2015").get_data(as_text=True)
-    assert "cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
-    assert "/vendor/leaflet/" not in page
-    assert SOURCE["map_note_online"] in page
+    assert "<iframe" not in page and "cdn" not in page.lower() and "https://" not in page
+    expected = SOURCE["map_libraries_missing"] % {"packages": "libjs-d3, libjs-leaflet"}
+    assert html.escape(expected, quote=False) in page
     assert status_of(client, "/vendor/leaflet/leaflet.min.js") == 404
 
 

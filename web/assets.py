@@ -1,67 +1,49 @@
-"""The pages' scripts and styles from the machine's Debian packages (the map's: else a CDN).
+"""The pages' scripts and styles, from the machine's Debian packages only (never a CDN).
 
-``make install`` installs ``libjs-leaflet`` and ``libjs-d3`` (as root, where apt
-exists) into ``/usr/share/javascript``; the app serves them under ``/vendor/``, so
-the sector map draws without internet (only the base tiles need it). Elsewhere
-the map loads the same libraries from the CDNs folium and branca name. The trend
-charts' Chart.js (``libjs-chart.js``) is only ever served by the app.
+``make install`` installs ``libjs-leaflet``, ``libjs-leaflet.markercluster``, ``libjs-d3``
+and ``libjs-chart.js`` (as root, where apt exists) into ``/usr/share/javascript``; the
+app serves them under ``/vendor/``, so maps and charts draw on a police network with no
+internet. Where a package is missing its map does not draw, and the page says which
+package to install: nothing is ever fetched from another host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from compstat.errors import NotFoundError
 
-
-@dataclass(frozen=True)
-class Asset:
-    """One file the map needs: where it lies under the JavaScript directory, and its CDN copy."""
-
-    path: str
-    cdn: str
-
-
-#: Keyed by the names folium and branca give them in the page header.
+#: The overview map's files (folium and branca name them so in the page header), under
+#: the JavaScript directory.
 ASSETS = {
-    "leaflet": Asset(
-        "leaflet/leaflet.min.js", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
-    ),
-    "leaflet_css": Asset(
-        "leaflet/leaflet.css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"
-    ),
-    "d3": Asset("d3/d3.min.js", "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"),
+    "leaflet": "leaflet/leaflet.min.js",
+    "leaflet_css": "leaflet/leaflet.css",
+    "d3": "d3/d3.min.js",
 }
-#: Files served only from the machine's packages, never a CDN: the trend charts'
-#: Chart.js (Debian's ``libjs-chart.js``).
-LOCAL_ONLY = {"chart": "chart.js/chart.min.js"}
+#: Files of the hotspot map and the trend charts, served from the same packages.
+OTHER = {
+    "markercluster": "leaflet/leaflet.markercluster.js",
+    "markercluster_css": "leaflet/MarkerCluster.css",
+    "markercluster_default_css": "leaflet/MarkerCluster.Default.css",
+    "chart": "chart.js/chart.min.js",
+}
+#: The Debian package holding each library directory (``libjs-leaflet.markercluster``
+#: installs into Leaflet's).
+PACKAGES = {"leaflet": "libjs-leaflet", "d3": "libjs-d3", "chart.js": "libjs-chart.js"}
 #: Library directories served under ``/vendor/`` (Leaflet's CSS loads its images from there).
-SERVED = frozenset(
-    path.split("/")[0] for path in [*(a.path for a in ASSETS.values()), *LOCAL_ONLY.values()]
-)
+SERVED = frozenset(PACKAGES)
 
 
-def asset_urls(js_dir: Path, local_url: Callable[[str], str]) -> dict[str, str]:
-    """Return the URL of each asset: ``local_url(path)`` where the file is installed, else the CDN.
-
-    Parameters
-    ----------
-    js_dir : Path
-        Directory holding the Debian packages' files (``/usr/share/javascript``).
-    local_url : callable
-        Turns a path under ``js_dir`` into the URL the app serves it at.
-    """
-    return {
-        name: local_url(asset.path) if (js_dir / asset.path).is_file() else asset.cdn
-        for name, asset in ASSETS.items()
-    }
+def asset_urls(local_url: Callable[[str], str]) -> dict[str, str]:
+    """Return the URL the app serves each overview map file at (``local_url(path)``)."""
+    return {name: local_url(path) for name, path in ASSETS.items()}
 
 
-def all_local(urls: dict[str, str]) -> bool:
-    """Return whether every asset in ``urls`` (from :func:`asset_urls`) is served locally."""
-    return all(urls[name] != asset.cdn for name, asset in ASSETS.items())
+def missing_packages(js_dir: Path) -> list[str]:
+    """Return the Debian packages whose overview map files are not under ``js_dir``."""
+    absent = {path.split("/")[0] for path in ASSETS.values() if not (js_dir / path).is_file()}
+    return sorted(PACKAGES[library] for library in absent)
 
 
 def served_path(filename: str) -> str:

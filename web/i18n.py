@@ -36,8 +36,11 @@ SOURCE: dict[str, str] = {
     "map_caption": "Incidentes por sector en %(year)s",
     "map_partial": "Año incompleto: los datos cargados no cubren todo %(year)s.",
     "map_no_counts": "Esta versión aún no tiene incidentes asignados.",
-    "map_note": "Geometría simplificada; el mapa de fondo necesita conexión a internet.",
-    "map_note_online": "Geometría simplificada; el mapa necesita conexión a internet.",
+    "map_note": "Geometría simplificada; sin mapa de fondo (todo se sirve desde este servidor).",
+    "map_libraries_missing": (
+        "El mapa no puede dibujarse: faltan en el servidor los paquetes %(packages)s "
+        "(make install los instala)."
+    ),
     "sector_table": "Tabla de incidentes por sector",
     "choose_vintage": "Versión",
     "show": "Mostrar",

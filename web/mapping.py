@@ -76,7 +76,8 @@ def sector_map(
     """
     features = _features(shapes, counts)
     top = max((f["properties"]["count"] for f in features), default=0)
-    fmap = folium.Map(location=CDMX_CENTER, zoom_start=10, tiles="OpenStreetMap",
+    # no base tiles: they would come from another host (police networks have no internet)
+    fmap = folium.Map(location=CDMX_CENTER, zoom_start=10, tiles=None,
                       height=f"{height}px", control_scale=True)  # fmt: skip
     # only Leaflet: the page draws no markers, so folium's jQuery, Bootstrap and icon fonts
     # would be downloads for nothing

@@ -24,7 +24,7 @@ from web.templating import current_language, t
 
 def chart_url() -> str:
     """Return the URL of Chart.js, served by the app from Debian's ``libjs-chart.js``."""
-    return url_for("vendor.asset", filename=assets.LOCAL_ONLY["chart"])
+    return url_for("vendor.asset", filename=assets.OTHER["chart"])
 
 
 def weekly_page(page: WeeklyPage) -> ResponseReturnValue:
@@ -145,8 +145,8 @@ def research_page(page: ResearchPage) -> ResponseReturnValue:
         "research.html",
         page=page,
         map_data=json.dumps(collection, ensure_ascii=False).replace("</", "<\\/"),
-        leaflet_js=url_for("vendor.asset", filename=assets.ASSETS["leaflet"].path),
-        leaflet_css=url_for("vendor.asset", filename=assets.ASSETS["leaflet_css"].path),
+        leaflet_js=url_for("vendor.asset", filename=assets.ASSETS["leaflet"]),
+        leaflet_css=url_for("vendor.asset", filename=assets.ASSETS["leaflet_css"]),
         formats=research.FORMATS,
     )
     return body, status

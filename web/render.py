@@ -65,11 +65,11 @@ def _map_assets() -> dict[str, str]:
     def local(path: str) -> str:
         return url_for("vendor.asset", filename=path)
 
-    return assets.asset_urls(Path(current_app.config["JS_DIR"]), local)
+    return assets.asset_urls(local)
 
 
-def _map_html(ov: Overview, urls: dict[str, str]) -> str | None:
-    if not ov.shapes:
+def _map_html(ov: Overview, urls: dict[str, str], missing: list[str]) -> str | None:
+    if not ov.shapes or missing:
         return None
     labels = {"name": t("name"), "code": t("code"), "count": t("count"),
               "caption": t("map_caption", year=ov.year)}  # fmt: skip
@@ -81,9 +81,10 @@ def overview(ov: Overview, fmt: str) -> ResponseReturnValue:
     """Return the overview page or its JSON twin."""
     if fmt == "json":
         return json_response(ov.as_json())
-    urls = _map_assets()
-    return render_template("overview.html", ov=ov, map_html=_map_html(ov, urls),
-                           map_offline=assets.all_local(urls))  # fmt: skip
+    missing = assets.missing_packages(Path(current_app.config["JS_DIR"]))
+    return render_template(
+        "overview.html", ov=ov, map_html=_map_html(ov, _map_assets(), missing), missing=missing
+    )
 
 
 def table(tab: Table, fmt: str) -> ResponseReturnValue:
