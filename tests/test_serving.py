@@ -8,6 +8,7 @@ import base64
 import contextlib
 import hashlib
 import html
+import json
 import os
 import re
 import select
@@ -337,7 +338,7 @@ def test_browser_researcher_and_commander_see_what_their_roles_allow(live_url: s
         finally:
             browser.close()
     assert researcher["account"] == "t_researcher (investigación)"
-    assert '"code": "forbidden"' in researcher["incidents"]
+    assert json.loads(researcher["incidents"])["error"]["code"] == "forbidden"
     assert not any(m in researcher["incidents"] for m in POINT_MARKERS)
     assert commander["account"] == "t_commander (mando)"
     assert all(m in commander["incidents"] for m in POINT_MARKERS)
