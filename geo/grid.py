@@ -156,6 +156,12 @@ def square_grid(boundary: shapely.Geometry, cell_size: float, *, rule: Rule = "c
     return Grid(cell_size, float(x0), float(y0), n_cols, n_rows, np.flatnonzero(keep), geometry)
 
 
+def to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Project EPSG:32614 metres back to WGS 84 longitudes and latitudes."""
+    transformer = pyproj.Transformer.from_crs(METRIC_CRS, 4326, always_xy=True)
+    return transformer.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+
 def to_metric(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project WGS 84 longitudes and latitudes to EPSG:32614 metres."""
     transformer = pyproj.Transformer.from_crs(4326, METRIC_CRS, always_xy=True)

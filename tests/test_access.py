@@ -55,6 +55,7 @@ EXAMPLES = {
     "hotspots.page": ("GET", "/mapa?vintage=2016&as_of=2015-03-15"),
     "hotspots.values": ("GET", "/mapa.json?vintage=2016&as_of=2015-03-15&shapes=1"),
     "hotspots.units": ("GET", "/mapa/unidades.json?vintage=2016&level=sector&day=2015-03-15"),
+    "hotspots.points": ("GET", "/mapa/puntos.json?vintage=2016&as_of=2015-03-15"),
     "hotspots.density": ("GET", "/mapa/densidad.json?vintage=2016&as_of=2015-03-15"),
     "hotspots.download": ("GET", "/mapa.csv?vintage=2016&level=sector&as_of=2015-03-15"),
     "hotspots.methods": ("GET", "/mapa/metodos"),

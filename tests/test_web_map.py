@@ -18,13 +18,16 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from numpy.testing import assert_allclose
 from playwright.sync_api import Request, sync_playwright
 from sqlalchemy import Engine, text
 
 from compstat import accounts, db
+from compstat.queries import hotspots as hs
 from compstat.queries.hotspots import COLUMNS
 from etl.incidents import load_incidents
 from etl.roster import load_roster
@@ -258,6 +261,34 @@ def test_downloads_carry_the_layer_and_are_audited(client, planted, web_db: Engi
     assert audit[0]["parameters"]["format"] == "geojson" and audit[0]["row_count"] == 847
 
 
+def test_incident_points_are_the_windows_own_and_audited(client, planted, web_db) -> None:
+    points = client.get(f"/mapa/puntos.json?vintage=2016&as_of={AS_OF}").get_json()
+    fields = [row.split(",") for row in planted["rows"]]
+    in_window = [f for f in fields if "2015-06-01" <= f[2] <= AS_OF]
+    assert points["total"] == points["drawn"] == len(in_window) > IN_CENTRE
+    assert points["window"] == {"start": "2015-06-01", "end": AS_OF}
+    codes = [points["categories"][k]["code"] for k in points["category"]]
+    assert sorted(codes) == sorted(
+        "robo_transeunte_cv" if "ROBO" in f[1] else "homicidio_doloso" for f in in_window
+    )
+    # each point where it was reported (to about a metre), on its day of the window
+    drawn = np.column_stack([points["lon"], points["lat"]])
+    reported = np.array([(float(f[7]), float(f[6])) for f in in_window])
+    assert_allclose(np.sort(drawn, axis=0), np.sort(reported, axis=0), atol=2e-5)
+    days = sorted((date(2015, 6, 1) + timedelta(days=d)).isoformat() for d in points["day"])
+    assert days == sorted(f[2] for f in in_window)
+    with db.transaction(web_db) as conn:
+        (audit,) = accounts.audit_entries(conn, user="t_commander", limit=1)
+    assert (audit["action"], audit["target"]) == ("points", "hotspots.points")
+    assert audit["row_count"] == len(in_window)
+
+
+def test_too_many_points_are_counted_not_sent(web_db, planted) -> None:
+    with web_db.connect() as conn:
+        points = hs.window_points(conn, hs.HotspotQuery("2016", as_of=date(2015, 6, 28)), limit=3)
+    assert points["total"] > 3 and points["drawn"] == 0 and points["lon"] == []
+
+
 def test_api_gives_the_same_layer(client: FlaskClient, planted: dict) -> None:
     response = client.get(f"/api/v1/hotspots?vintage=2016&as_of={AS_OF}&level=quadrant")
     assert response.status_code == 200
@@ -395,6 +426,15 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
             assert "layers=gi%2Ckde" in page.url or "layers=gi,kde" in page.url
             page.uncheck('input[name="layers"][value="kde"]')
             assert "Densidad" not in page.locator(".map-legend").inner_text()
+            # incident points, clustered (Debian's Leaflet.markercluster)
+            with page.expect_response(lambda r: "/mapa/puntos.json" in r.url):
+                page.check('input[name="layers"][value="points"]')
+            page.wait_for_selector("#map .marker-cluster")
+            drawn = int(page.locator("#map").get_attribute("data-points-drawn"))
+            assert drawn > IN_CENTRE and "Puntos:" in page.locator(".map-legend").inner_text()
+            page.screenshot(path=str(tmp_path / "mapa_puntos.png"))
+            page.uncheck('input[name="layers"][value="points"]')
+            assert page.locator("#map .marker-cluster").count() == 0
             # click the centre quadrant: its numbers, commander and trend link
             page.locator(f'#map path[data-unit="{centre}"]').click()
             page.wait_for_selector(f'.unit-popup[data-unit="{centre}"]')

@@ -76,6 +76,7 @@ RULES: dict[str, frozenset[str]] = {
     "hotspots.download": EVERY_ROLE,
     "hotspots.methods": EVERY_ROLE,
     "hotspots.density": POINT_ROLES,
+    "hotspots.points": POINT_ROLES,
 }
 
 

@@ -71,6 +71,8 @@ def row_count(result: Any) -> int | None:
         if isinstance(getattr(result, attribute, None), list):
             return len(getattr(result, attribute))
     if isinstance(result, dict):
+        if isinstance(result.get("row_count"), int):
+            return result["row_count"]
         for key in ("data", "rows", "features"):
             if isinstance(result.get(key), list):
                 return len(result[key])

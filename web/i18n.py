@@ -250,6 +250,7 @@ SOURCE: dict[str, str] = {
     "map_layers": "Capas",
     "layer_gi": "Puntos calientes y fríos (Gi*)",
     "layer_kde": "Superficie de densidad",
+    "layer_points": "Incidentes (puntos)",
     "map_loading": "Cargando mapa…",
     "map_error": "No se pudo cargar el mapa.",
     "map_period": "%(window)s: %(dates)s",
@@ -279,6 +280,11 @@ SOURCE: dict[str, str] = {
     "map_legend_change": "Borde grueso: cambio significativo (prueba de Poisson)",
     "map_kde_legend": "Densidad (radio de 250 m), incidentes por km²",
     "map_kde_points": "%(n)s incidentes con ubicación",
+    "map_points_legend": "Puntos: %(n)s incidentes con ubicación (agrupados)",
+    "map_points_too_many": (
+        "Puntos: %(n)s incidentes, demasiados para dibujarlos; elija un periodo más corto "
+        "o un grupo más estrecho."
+    ),
     "map_methods_link": "¿Qué método predice mejor?",
     "map_note_no_data": "%(period)s (%(dates)s): sin datos cargados.",
     "map_note_partial_data": "%(period)s (%(dates)s): datos cargados solo para parte del periodo.",

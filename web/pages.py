@@ -106,6 +106,8 @@ MAP_LABELS = (
     "map_legend_change",
     "map_kde_legend",
     "map_kde_points",
+    "map_points_legend",
+    "map_points_too_many",
     "map_total",
     "map_error",
     "map_loading",

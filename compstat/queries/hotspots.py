@@ -36,7 +36,7 @@ from compstat.queries import cube as cubes
 from compstat.stats.change import change_flag, change_z, flag_labels, pct_change
 from compstat.stats.emerging import emerging_hotspots
 from compstat.stats.getis_ord import gi_star
-from geo.grid import Grid, square_grid, study_area, to_metric
+from geo.grid import Grid, square_grid, study_area, to_lonlat, to_metric
 from geo.kde import density
 from geo.topology import Layer, topology
 from geo.weights import queen_weights
@@ -432,11 +432,15 @@ class Points:
     day: np.ndarray
     category: np.ndarray
 
+    def select(self, start: date, end: date, category_ids: list[int]) -> np.ndarray:
+        """Return the positions of the points of some categories in ``[start, end]``."""
+        lo, hi = np.searchsorted(self.day, [cubes.day_number(start), cubes.day_number(end) + 1])
+        return lo + np.flatnonzero(np.isin(self.category[lo:hi], category_ids))
+
     def between(self, start: date, end: date, category_ids: list[int]) -> np.ndarray:
         """Return the ``(n, 2)`` metric points of some categories in ``[start, end]``."""
-        lo, hi = np.searchsorted(self.day, [cubes.day_number(start), cubes.day_number(end) + 1])
-        keep = np.isin(self.category[lo:hi], category_ids)
-        return np.column_stack([self.x[lo:hi][keep], self.y[lo:hi][keep]])
+        at = self.select(start, end, category_ids)
+        return np.column_stack([self.x[at], self.y[at]])
 
 
 def incident_points(conn: Connection, vintage: str) -> Points:
@@ -456,6 +460,48 @@ def incident_points(conn: Connection, vintage: str) -> Points:
         return Points(np.asarray(x), np.asarray(y), day, table.column("category").to_numpy())
 
     return cubes.cached_table(conn, ("hotspot_points", vintage), compute)
+
+
+#: The most incident points the map draws for one window (a year of every offence is
+#: 200,000): above it the layer says how many there are and draws none.
+MAX_MAP_POINTS = 50_000
+
+
+def window_points(conn: Connection, q: HotspotQuery, limit: int = MAX_MAP_POINTS) -> dict:
+    """Return the window's incident points of the group, column-wise, for the map.
+
+    ``{"window": {"start", "end"}, "total", "drawn", "categories": [{"code", "name_es",
+    "name_en"}], "lon", "lat" (5 decimals, about 1 m), "category" (index into
+    ``categories``), "day" (days after the window's start)}``; the points are those of
+    :func:`incident_points` (inside the vintage's quadrants). Over ``limit`` points,
+    none are sent (``drawn`` is 0) and ``total`` says how many there are.
+    """
+    c = cubes.cube(conn, q.vintage)
+    window = resolve_window(q, c)
+    points = incident_points(conn, q.vintage)
+    at = points.select(window.start, window.end, group_category_ids(c, group(q.group)))
+    drawn = at if len(at) <= limit else at[:0]
+    lon, lat = to_lonlat(points.x[drawn], points.y[drawn])
+    codes, index = np.unique(points.category[drawn], return_inverse=True)
+    return {
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+        "total": len(at),
+        "drawn": len(drawn),
+        "categories": _category_names(conn, codes.tolist()),
+        "lon": np.round(lon, 5).tolist(),
+        "lat": np.round(lat, 5).tolist(),
+        "category": index.tolist(),
+        "day": (points.day[drawn] - cubes.day_number(window.start)).tolist(),
+    }
+
+
+def _category_names(conn: Connection, ids: list[int]) -> list[dict[str, str]]:
+    """Return code and names of the categories ``ids``, in that order."""
+    sql = text("SELECT id, code, name_es, name_en FROM category WHERE id = ANY(:ids)")
+    rows = {r.id: r for r in conn.execute(sql, {"ids": ids})}
+    return [
+        {"code": rows[i].code, "name_es": rows[i].name_es, "name_en": rows[i].name_en} for i in ids
+    ]
 
 
 def group_category_ids(c: cubes.Cube, g: Group) -> list[int]:

@@ -31,8 +31,11 @@ BASES = hs.BASES
 WINDOWS = hs.WINDOWS
 #: What the map shades: the layer's measures and the change against the two comparisons.
 MEASURES = (*hs.MEASURES, "change_previous", "change_year_ago")
-#: Map overlays a user can switch on (``gi``: Gi* hot and cold spots; ``kde``: density).
-LAYERS = ("gi", "kde")
+#: Map overlays a user can switch on (``gi``: Gi* hot and cold spots; ``kde``: density;
+#: ``points``: the incidents, clustered). ``kde`` and ``points`` are finer than a
+#: quadrant: not for researchers.
+LAYERS = ("gi", "kde", "points")
+POINT_LAYERS = ("kde", "points")
 #: The level whose outlines are drawn under every other level, for orientation.
 OUTLINE_LEVEL = "zone"
 #: Density cells below this share of the peak are not sent (the map's lightest class starts there).
@@ -140,7 +143,7 @@ def map_page(conn: Connection, r: MapRequest, sees_points: bool) -> MapPage:
     vintage, names = resolve_vintage(conn, r.vintage)
     r = replace(r, vintage=vintage)
     if not sees_points:
-        r = replace(r, layers=tuple(name for name in r.layers if name != "kde"))
+        r = replace(r, layers=tuple(name for name in r.layers if name not in POINT_LAYERS))
     return MapPage(r, names, group(r.group), list(groups().values()), sees_points)
 
 
@@ -206,6 +209,16 @@ def map_units(conn: Connection, r: UnitsRequest) -> dict[str, Any]:
         "roster_fictitious": fictitious,
         "facts": hs.unit_facts(conn, vintage, r.level),
     }
+
+
+def points_data(conn: Connection, r: MapRequest) -> dict[str, Any]:
+    """Return the window's incident points of the group (not for researchers: exact places).
+
+    :func:`compstat.queries.hotspots.window_points`, with ``row_count`` (the points sent)
+    for the audit log.
+    """
+    payload = hs.window_points(conn, _resolved(conn, r).hotspot_query())
+    return {**payload, "row_count": payload["drawn"]}
 
 
 def density_data(conn: Connection, r: MapRequest) -> dict[str, Any]:

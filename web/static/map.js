@@ -30,8 +30,8 @@
   var DECIMALS = { count: 0, rate: 1, density: 1 };
   var STATE_FIELDS = ["vintage", "level", "window", "as_of", "from", "to", "group", "basis", "measure"];
 
-  var el, form, labels, lang, map, units, outlines, giLayer, kdeLayer, legend;
-  var shapes = null, values = null, kde = null, index = {}, shapesKey = null;
+  var el, form, labels, lang, map, units, outlines, giLayer, kdeLayer, pointsLayer, legend;
+  var shapes = null, values = null, kde = null, points = null, index = {}, shapesKey = null;
   var requests = 0, details = {};
 
   function label(key, fill) {
@@ -141,7 +141,7 @@
       setValues(payload);
       status("");
       el.setAttribute("data-state", "ready");
-      return loadDensity();
+      return Promise.all([loadDensity(), loadPoints()]);
     }).catch(function (error) {
       if (mine !== requests) return;
       status(label("map_error") + " (" + error.message + ")", true);
@@ -157,6 +157,18 @@
       if (mine !== requests) return;
       kde = surface;
       drawDensity();
+    }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
+  }
+
+  // Incident points (commanders, planners, admins): fetched when the layer is on, clustered.
+  function loadPoints() {
+    var url = el.getAttribute("data-points");
+    if (!url || state().layers.indexOf("points") < 0) { points = null; drawPoints(); return null; }
+    var mine = requests;
+    return fetchJson(url + "?" + dataQuery(state()).toString()).then(function (payload) {
+      if (mine !== requests) return;
+      points = payload;
+      drawPoints();
     }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
   }
 
@@ -357,6 +369,27 @@
     redrawLegendOnly();
   }
 
+  function pointPopup(i) {
+    var c = points.categories[points.category[i]];
+    var start = new Date(points.window.start + "T00:00:00Z");
+    var day = new Date(start.getTime() + points.day[i] * 86400000).toISOString().slice(0, 10);
+    return "<strong>" + escape(lang === "en" ? c.name_en : c.name_es) + "</strong><br>" + escape(shortDate(day));
+  }
+
+  function drawPoints() {
+    if (pointsLayer) { map.removeLayer(pointsLayer); pointsLayer = null; }
+    el.setAttribute("data-points-drawn", points ? String(points.drawn) : "off");
+    if (!points || state().layers.indexOf("points") < 0 || !window.L.markerClusterGroup) { redrawLegendOnly(); return; }
+    pointsLayer = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50 });
+    var markers = points.lon.map(function (lon, i) {
+      return L.circleMarker([points.lat[i], lon], { radius: 5, color: "#1f2937", weight: 1, fillColor: "#f59e0b", fillOpacity: 0.9 })
+        .bindPopup(function () { return pointPopup(i); });
+    });
+    pointsLayer.addLayers(markers);
+    pointsLayer.addTo(map);
+    redrawLegendOnly();
+  }
+
   function redrawLegendOnly() {
     if (values && units) redraw();
   }
@@ -425,16 +458,23 @@
         legendRow(node, swatch("transparent", GI[bin].color, GI[bin].weight), label("gi_" + side + "_" + level));
       });
     }
+    if (points && s.layers.indexOf("points") >= 0) {
+      var drawn = document.createElement("div");
+      drawn.className = "legend-note";
+      drawn.textContent = points.drawn || !points.total ? label("map_points_legend", { n: number(points.drawn, 0) })
+        : label("map_points_too_many", { n: number(points.total, 0) });
+      node.appendChild(drawn);
+    }
     if (kde && s.layers.indexOf("kde") >= 0) {
       legendTitle(node, label("map_kde_legend"));
       var peak = kde.properties.peak_km2;
       for (var m = KDE.length - 1; m >= 1; m--) {
         legendRow(node, swatch(KDE[m]), "≥ " + number(peak * KDE_SHARES[m - 1], 1));
       }
-      var points = document.createElement("div");
-      points.className = "legend-note";
-      points.textContent = label("map_kde_points", { n: number(kde.properties.points, 0) });
-      node.appendChild(points);
+      var located = document.createElement("div");
+      located.className = "legend-note";
+      located.textContent = label("map_kde_points", { n: number(kde.properties.points, 0) });
+      node.appendChild(located);
     }
   }
 
@@ -544,7 +584,12 @@
     // another vintage has other data: its own last loaded Sunday, unless a range is chosen
     if (name === "vintage" && form.elements.window.value !== "custom") form.elements.as_of.value = "";
     if (name === "measure") { redraw(); return; }
-    if (name === "layers") { redraw(); if (state().layers.indexOf("kde") >= 0) loadDensity(); else { kde = null; drawDensity(); } return; }
+    if (name === "layers") {
+      redraw();
+      if (state().layers.indexOf("kde") >= 0) loadDensity(); else { kde = null; drawDensity(); }
+      if (state().layers.indexOf("points") >= 0) loadPoints(); else { points = null; drawPoints(); }
+      return;
+    }
     if (form.elements.window.value === "custom" && (!form.elements.from.value || !form.elements.to.value)) return;
     load();
   }

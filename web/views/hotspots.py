@@ -2,7 +2,8 @@
 
 ``/mapa.json`` (numbers of a window, shapes once), ``/mapa/unidades.json`` (the units'
 commanders and facts, for the pop-ups), ``/mapa/densidad.json`` (the density surface),
-``/mapa.geojson`` and ``/mapa.csv`` (the displayed layer), ``/mapa/metodos``.
+``/mapa/puntos.json`` (incident points), ``/mapa.geojson`` and ``/mapa.csv`` (the
+displayed layer), ``/mapa/metodos``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ def values() -> ResponseReturnValue:
 def units() -> ResponseReturnValue:
     """Return the units' commanders on a day, parents, populations and areas (pop-ups)."""
     return pages.data(run(handlers.map_units, UnitsRequest.from_args(request.args)))
+
+
+@bp.get("/mapa/puntos.json")
+def points() -> ResponseReturnValue:
+    """Return the window's incident points (exact places: not researchers; audited)."""
+    r = MapRequest.from_args(request.args)
+    return pages.data(run_audited("points", request.args.to_dict(), handlers.points_data, r))
 
 
 @bp.get("/mapa/densidad.json")
