@@ -157,3 +157,23 @@ def test_places_command_lists_the_places(real_db, monkeypatch):
     frame = pd.read_csv(io.StringIO(as_csv.stdout))
     assert list(frame.columns) == COLUMNS and frame["count"].iloc[0] == 647
     assert frame["top_offences"].iloc[0].startswith("FRAUDE (440); ")
+
+
+def test_evaluation_can_leave_the_places_out(real_db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", real_db.url.render_as_string(hide_password=False))
+    args = [
+        *("hotspots", "evaluate", "--vintage", "2023", "--from", "2023-01-02"),
+        *("--to", "2023-01-29", "--group", "all", "--method", "grid", "--format", "json"),
+    ]
+    kept = json.loads(CliRunner().invoke(build_cli(), args, catch_exceptions=False).stdout)
+    left_out = CliRunner().invoke(build_cli(), [*args, "--exclude-reporting-places"])
+    report = json.loads(left_out.stdout)
+    # the 23 places of 2022-01-02 to 2023-01-01, and every incident in their cells since 2019
+    assert kept["excluded"] == {} and report["excluded"] == {"places": 23, "incidents": 13_830}
+    assert report["parameters"]["exclude_reporting_places"] is True
+    assert [w["test_crimes"] for w in (kept["windows"][0], report["windows"][0])] == [
+        16_758,
+        16_433,
+    ]
+    md = CliRunner().invoke(build_cli(), [*args[:-2], "--exclude-reporting-places"]).stdout
+    assert "Reporting places excluded: 23 places found from 2022-01-02 to 2023-01-01" in md
