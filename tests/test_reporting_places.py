@@ -16,6 +16,7 @@ from compstat.queries.reporting_places import COLUMNS, PlacesQuery, incident_tot
 from compstat.stats.reporting_places import (
     PlaceRule,
     cell_keys,
+    cell_positions,
     cell_profile,
     flag_places,
     in_cells,
@@ -177,3 +178,10 @@ def test_evaluation_can_leave_the_places_out(real_db, monkeypatch):
     ]
     md = CliRunner().invoke(build_cli(), [*args[:-2], "--exclude-reporting-places"]).stdout
     assert "Reporting places excluded: 23 places found from 2022-01-02 to 2023-01-01" in md
+
+
+def test_cell_positions_name_each_points_place():
+    x = np.array([500_010.0, 500_110.0, 500_099.9, 0.0, 500_150.0])
+    y = np.array([2_100_010.0, 2_100_010.0, 2_100_099.9, 0.0, 2_100_050.0])
+    keys = np.array([[5001, 21000], [5000, 21000]])
+    assert cell_positions(x, y, keys, 100).tolist() == [1, 0, 1, -1, 0]

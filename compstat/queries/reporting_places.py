@@ -33,7 +33,12 @@ from sqlalchemy import Connection, text
 from compstat import bulk
 from compstat.errors import InvalidQueryError
 from compstat.queries import cube as cubes
-from compstat.stats.reporting_places import PlaceRule, reporting_places
+from compstat.stats.reporting_places import (
+    CellProfile,
+    PlaceRule,
+    cell_positions,
+    reporting_places,
+)
 from geo.grid import METRIC_CRS, to_metric
 
 OFFICE_CATEGORIES = ("fraude",)
@@ -165,29 +170,38 @@ def offence_table(conn: Connection, source: str = "fgj") -> pd.DataFrame:
     return frame.assign(office=office, store=frame["category"].isin(STORE_CATEGORIES))
 
 
+@dataclass(frozen=True)
+class Found:
+    """The places' profile (busiest first), the points searched and the offence table."""
+
+    places: CellProfile
+    points: PlacePoints
+    offences: pd.DataFrame
+
+
 def place_keys(conn: Connection, q: PlacesQuery) -> np.ndarray:
     """Return the ``(k, 2)`` cell column and row of the places (for excluding their incidents)."""
-    return _found(conn, q)[0].keys
+    return find(conn, q).places.keys
 
 
-def _found(conn: Connection, q: PlacesQuery):
-    """Return the places' profile, the points and the offence table, cached per data version."""
+def find(conn: Connection, q: PlacesQuery) -> Found:
+    """Return the places of ``q`` with what they were found in, cached per data version."""
 
-    def compute():
+    def compute() -> Found:
         points = read_points(conn, q)
         offences = offence_table(conn, q.source)
         desk = (offences["office"] | offences["store"]).reindex(points.offence).to_numpy(bool)
         places = reporting_places(
             points.x, points.y, points.offence, points.category, desk, q.days, q.rule
         )
-        return places, points, offences
+        return Found(places, points, offences)
 
     return cubes.cached_table(conn, ("reporting_places", q), compute)
 
 
 def incident_total(conn: Connection, q: PlacesQuery) -> int:
     """Return the number of located incidents the places were looked for in."""
-    return len(_found(conn, q)[1].x)
+    return len(find(conn, q).points.x)
 
 
 def as_json(conn: Connection, q: PlacesQuery) -> dict:
@@ -224,12 +238,13 @@ def places(conn: Connection, q: PlacesQuery) -> pd.DataFrame:
     ``lon``/``lat`` is the cell's centre (5 decimals); ``top_offences`` a list of
     ``{"offence", "count"}``; ``desk_share`` and ``top_share`` are rounded to 3 decimals.
     """
-    found, points, offences = _found(conn, q)
+    result = find(conn, q)
+    found, points, offences = result.places, result.points, result.offences
     if len(found.count) == 0:
         return pd.DataFrame(columns=COLUMNS)
     centres = found.centres(q.rule.cell_size)
     lon, lat = _to_lonlat(centres[:, 0], centres[:, 1])
-    mine = _members(points, found.keys, q.rule.cell_size)
+    mine = cell_positions(points.x, points.y, found.keys, q.rule.cell_size)
     sectors = _sectors(conn, q.vintage)
     rows = []
     for i in range(len(found.count)):
@@ -263,17 +278,6 @@ def _to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     transformer = pyproj.Transformer.from_crs(METRIC_CRS, 4326, always_xy=True)
     lon, lat = transformer.transform(x, y)
     return np.asarray(lon), np.asarray(lat)
-
-
-def _members(points: PlacePoints, keys: np.ndarray, cell_size: float) -> np.ndarray:
-    """Return, per point, the position of its place in ``keys`` (-1: in none)."""
-    own = np.floor(np.column_stack([points.x, points.y]) / cell_size).astype(np.int64)
-    where = {(int(c), int(r)): i for i, (c, r) in enumerate(keys)}
-    candidates = np.isin(own[:, 0], keys[:, 0]) & np.isin(own[:, 1], keys[:, 1])
-    found = np.full(len(own), -1, np.int64)
-    for j in np.flatnonzero(candidates):
-        found[j] = where.get((int(own[j, 0]), int(own[j, 1])), -1)
-    return found
 
 
 def _sectors(conn: Connection, vintage: str) -> dict[str, tuple[str, str]]:

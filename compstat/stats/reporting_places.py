@@ -176,10 +176,20 @@ def reporting_places(
     return places.take(np.argsort(-places.count, kind="stable"))
 
 
+def cell_positions(x: np.ndarray, y: np.ndarray, keys: np.ndarray, cell_size: float) -> np.ndarray:
+    """Return, per point, the position of its cell in ``keys`` (``(k, 2)`` columns, rows), or -1."""
+    wanted = _flat(np.asarray(keys, np.int64).reshape(-1, 2))
+    points = _flat(cell_keys(x, y, cell_size))
+    if wanted.size == 0:
+        return np.full(points.size, -1, np.int64)
+    order = np.argsort(wanted, kind="stable")
+    at = np.minimum(np.searchsorted(wanted[order], points), wanted.size - 1)
+    return np.where(wanted[order][at] == points, order[at], -1)
+
+
 def in_cells(x: np.ndarray, y: np.ndarray, keys: np.ndarray, cell_size: float) -> np.ndarray:
     """Return which points lie in one of the cells ``keys`` (``(k, 2)`` column and row)."""
-    wanted = np.asarray(keys, np.int64).reshape(-1, 2)
-    return np.isin(_flat(cell_keys(x, y, cell_size)), _flat(wanted))
+    return cell_positions(x, y, keys, cell_size) >= 0
 
 
 def _flat(keys: np.ndarray) -> np.ndarray:
