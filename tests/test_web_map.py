@@ -510,7 +510,7 @@ def test_researchers_get_no_reporting_places(app: Flask, users, reporting_place)
     assert refused.status_code == 403
 
 
-def test_reporting_places_in_the_browser(live_url: str, reporting_place) -> None:
+def test_reporting_places_in_the_browser(live_url: str, reporting_place, tmp_path: Path) -> None:
     require_chromium()
     refused: list[str] = []
     with sync_playwright() as pw:
@@ -537,6 +537,8 @@ def test_reporting_places_in_the_browser(live_url: str, reporting_place) -> None
             assert "Lugar de denuncia, no de patrullaje" in popup
             assert "enviar una patrulla no ayuda" in popup
             assert "120" in popup and "FRAUDE (70)" in popup and "70 %" in popup
+            page.wait_for_timeout(400)  # the pop-up fades in and the map pans to it
+            page.screenshot(path=str(tmp_path / "lugares.png"))
             page.click(".leaflet-popup-close-button")
             page.uncheck('input[name="layers"][value="places"]')
             assert markers.count() == 0

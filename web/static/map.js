@@ -392,6 +392,7 @@
       onEachFeature: function (f, layer) {
         layer.bindPopup(function () { return placePopup(f.properties); }, { maxWidth: 380, minWidth: 280 });
         layer.bindTooltip(function () { return escape(placeLabel(f.properties)); }, { direction: "top" });
+        layer.on("popupopen", function () { layer.closeTooltip(); });
       }
     }).addTo(map);
     el.setAttribute("data-places-shown", String(places.features.length));
