@@ -1,4 +1,4 @@
-"""``compstat hotspots``: a map layer as GeoJSON or CSV, and the accuracy of hotspot methods."""
+"""``compstat hotspots``: a map layer, the accuracy of hotspot methods, reporting places."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import click
 from compstat import db
 from compstat.queries import hotspot_evaluation as ev
 from compstat.queries import hotspots as hs
+from compstat.queries import reporting_places as rp
 from compstat.read_cli import write_output
+from compstat.stats.reporting_places import PlaceRule
 
 
 def _day(value: datetime | None) -> date | None:
@@ -98,6 +100,11 @@ def map_layer(
 @click.option("--test-days", type=int, default=28, show_default=True)
 @click.option("--train-days", type=int, default=365, show_default=True)
 @click.option("--coverage", type=float, default=0.05, show_default=True)
+@click.option(
+    "--exclude-reporting-places",
+    is_flag=True,
+    help="Drop the incidents of the reporting places found in the year before --from.",
+)
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="PNG of the scores.")
@@ -111,6 +118,7 @@ def evaluate(
     test_days,
     train_days,
     coverage,
+    exclude_reporting_places,
     fmt,
     output,
     plot_path,
@@ -129,6 +137,7 @@ def evaluate(
         test_days=test_days,
         train_days=train_days,
         coverage=coverage,
+        exclude_reporting_places=exclude_reporting_places,
     )
     with db.transaction(db.engine()) as conn:
         result = ev.evaluate(conn, query)
@@ -155,3 +164,64 @@ def _span(year: int | None, start: date | None, end: date | None) -> tuple[date,
     if end is None:
         raise click.UsageError("give --to with --from")
     return start, end
+
+
+@hotspots.command("places")
+@click.option("--vintage", required=True)
+@click.option("--from", "start", type=DATE, required=True, help="First day of occurrence.")
+@click.option("--to", "end", type=DATE, required=True, help="Last day of occurrence.")
+@click.option("--cell-size", type=float, default=PlaceRule.cell_size, show_default=True)
+@click.option("--min-per-year", type=float, default=PlaceRule.min_per_year, show_default=True)
+@click.option("--min-offences", type=int, default=PlaceRule.min_offences, show_default=True)
+@click.option("--min-categories", type=int, default=PlaceRule.min_categories, show_default=True)
+@click.option("--min-desk-share", type=float, default=PlaceRule.min_desk_share, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
+def places(
+    vintage,
+    start,
+    end,
+    cell_size,
+    min_per_year,
+    min_offences,
+    min_categories,
+    min_desk_share,
+    fmt,
+    output,
+) -> None:
+    """List the reporting places: ~100 m cells where complaints are filed or caught."""
+    rule = PlaceRule(cell_size, min_per_year, min_offences, min_categories, min_desk_share)
+    query = rp.PlacesQuery(vintage, _day(start), _day(end), rule)
+    with db.transaction(db.engine()) as conn:
+        if fmt == "json":
+            data = json.dumps(rp.as_json(conn, query), ensure_ascii=False, indent=1).encode()
+        elif fmt == "csv":
+            data = rp.as_csv(rp.places(conn, query)).encode()
+        else:
+            data = _places_text(rp.as_json(conn, query)).encode()
+    write_output(data, output)
+
+
+def _places_text(result: dict) -> str:
+    """Return the places as a plain table with a one-line summary of the rule."""
+    rule, rows = result["rule"], result["places"]
+    held = sum(row["count"] for row in rows)
+    lines = [
+        f"Reporting places, vintage {result['vintage']}, {result['from']} to {result['to']}: "
+        f"{rule['cell_size']:g} m cells with >= {rule['min_count']} incidents, "
+        f">= {rule['min_offences']} offences, >= {rule['min_categories']} categories, "
+        f"desk share >= {rule['min_desk_share']:g}.",
+        f"{len(rows)} places, {held:,} of {result['incidents']:,} located incidents "
+        f"({100 * held / max(result['incidents'], 1):.1f} %).",
+        "",
+        f"{'#':>3} {'lon':>10} {'lat':>9} {'quadrant':<10} {'count':>6} {'offences':>8} "
+        f"{'desk':>5}  label: top offences",
+    ]
+    for row in rows:
+        top = "; ".join(f"{t['offence']} ({t['count']})" for t in row["top_offences"])
+        lines.append(
+            f"{row['rank']:>3} {row['lon']:>10.5f} {row['lat']:>9.5f} {row['quadrant']:<10} "
+            f"{row['count']:>6} {row['offences']:>8} {row['desk_share']:>5.2f}  "
+            f"{row['label_es']} ({row['sector_name']}): {top}"
+        )
+    return "\n".join(lines) + "\n"

@@ -57,6 +57,7 @@ EXAMPLES = {
     "hotspots.units": ("GET", "/mapa/unidades.json?vintage=2016&level=sector&day=2015-03-15"),
     "hotspots.points": ("GET", "/mapa/puntos.json?vintage=2016&as_of=2015-03-15"),
     "hotspots.density": ("GET", "/mapa/densidad.json?vintage=2016&as_of=2015-03-15"),
+    "hotspots.places": ("GET", "/mapa/lugares.json?vintage=2016&as_of=2015-03-15"),
     "hotspots.download": ("GET", "/mapa.csv?vintage=2016&level=sector&as_of=2015-03-15"),
     "hotspots.methods": ("GET", "/mapa/metodos"),
     "api.hotspots": ("GET", "/api/v1/hotspots?vintage=2016&level=sector&as_of=2015-03-15"),

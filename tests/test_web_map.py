@@ -475,3 +475,115 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
         finally:
             browser.close()
     assert refused == []
+
+
+# --- reporting places (issue 10.3) ----------------------------------------------------------
+
+FGJ_HEADER = (
+    "alcaldia_hecho,colonia_key,latitud,longitud,delito,fecha_hecho,hora_hecho,anio_hecho,trimestre"
+)
+#: A planted complaints desk: 120 complaints of 12 offences, 84 of them desk offences.
+DESK_OFFENCES = ["FRAUDE"] * 70 + ["FALSEDAD ANTE AUTORIDADES"] * 10
+OTHER_OFFENCES = [
+    "AMENAZAS",
+    "VIOLENCIA FAMILIAR",
+    "ROBO DE OBJETOS",
+    "LESIONES INTENCIONALES POR GOLPES",
+    "ABUSO SEXUAL",
+    "DESPOJO",
+    "ROBO A NEGOCIO SIN VIOLENCIA",
+    "DAÑO EN PROPIEDAD AJENA INTENCIONAL",
+    "NARCOMENUDEO POSESION SIMPLE",
+    "ROBO DE ACCESORIOS DE AUTO",
+]
+PLACES_AS_OF = "2016-05-01"  # a Sunday: the places' year is 2015-05-03 to 2016-05-01
+PLACES_MAP = f"/mapa?vintage=2016&as_of={PLACES_AS_OF}&layers=gi"
+
+
+def _fgj_row(offence: str, k: int, lat: float, lon: float) -> str:
+    day = date(2016, 1, 1) + timedelta(days=k)
+    quarter = (day.month - 1) // 3 + 1
+    return f'CUAUHTEMOC,1,{lat},{lon},"{offence}",{day},{k % 24:02d}:{k % 60:02d}:00,2016,{quarter}'
+
+
+@pytest.fixture(scope="module")
+def reporting_place(web_db: Engine, planted: dict, tmp_path_factory) -> dict:
+    """Load FGJ complaints in 2016: one desk near the Zócalo, one busy street cell apart."""
+    desk = DESK_OFFENCES + [o for o in OTHER_OFFENCES for _ in range(4)]
+    street = [o for o in OTHER_OFFENCES if o != "ROBO A NEGOCIO SIN VIOLENCIA" for _ in range(13)]
+    rows = [_fgj_row(o, k, CENTRE[1], CENTRE[0]) for k, o in enumerate(desk)]
+    rows += [_fgj_row(o, k, CENTRE[1] + 0.01, CENTRE[0]) for k, o in enumerate(street)]
+    path = tmp_path_factory.mktemp("fgj") / "fgj_lugares.csv"
+    path.write_text("\n".join([FGJ_HEADER, *rows]) + "\n", encoding="utf-8")
+    assert load_incidents(web_db, path, "fgj").loaded == len(rows)
+    return {"desk": len(desk), "street": len(street)}
+
+
+def test_reporting_places_layer_finds_the_desk_only(client: FlaskClient, reporting_place) -> None:
+    response = client.get(f"/mapa/lugares.json?vintage=2016&as_of={PLACES_AS_OF}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    collection = response.get_json()
+    assert collection["properties"]["from"] == "2015-05-03"
+    assert collection["properties"]["to"] == PLACES_AS_OF
+    assert collection["properties"]["rule"]["min_count"] == 100
+    # the street cell (117 complaints, 9 offences, no desk offence) is not a place
+    assert (
+        collection["properties"]["incidents"] == reporting_place["desk"] + reporting_place["street"]
+    )
+    [place] = collection["features"]
+    lon, lat = place["geometry"]["coordinates"]
+    assert abs(lon - CENTRE[0]) < 0.001 and abs(lat - CENTRE[1]) < 0.001
+    p = place["properties"]
+    assert (p["count"], p["offences"], p["desk_share"], p["kind"]) == (120, 12, 0.7, "office")
+    assert p["top_offences"][0] == {"offence": "FRAUDE", "count": 70}
+    assert p["label_es"].startswith("Oficina de denuncias")
+    # a 2015 window's year holds no FGJ complaint: no place
+    before = client.get(f"/mapa/lugares.json?vintage=2016&as_of={AS_OF}").get_json()
+    assert before["features"] == []
+
+
+def test_researchers_get_no_reporting_places(app: Flask, users, reporting_place) -> None:
+    researcher = client_as(app, users, "researcher")
+    page = researcher.get(PLACES_MAP + ",places").get_data(as_text=True)
+    assert 'value="places"' not in page and 'data-places=""' in page
+    refused = researcher.get(f"/mapa/lugares.json?vintage=2016&as_of={PLACES_AS_OF}")
+    assert refused.status_code == 403
+
+
+def test_reporting_places_in_the_browser(live_url: str, reporting_place, tmp_path: Path) -> None:
+    require_chromium()
+    refused: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 950}, locale="es-MX")
+            page.route("**/*", local_only(live_url, refused))
+            page.goto(f"{live_url}{PLACES_MAP}")
+            page.fill("#name", "t_commander")
+            page.fill("#password", TEST_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector('#map[data-state="ready"]', timeout=60_000)
+            markers = page.locator("#map .leaflet-places-pane path.reporting-place")
+            assert markers.count() == 0
+            with page.expect_response(lambda r: "/mapa/lugares.json" in r.url):
+                page.check('input[name="layers"][value="places"]')
+            page.wait_for_selector('#map[data-places-shown="1"]')
+            assert markers.count() == 1
+            assert "layers=gi%2Cplaces" in page.url or "layers=gi,places" in page.url
+            assert "Lugares de denuncia: 1" in page.locator(".map-legend").inner_text()
+            markers.first.click()
+            page.wait_for_selector(".place-popup")
+            popup = page.locator(".place-popup").inner_text()
+            assert "Lugar de denuncia, no de patrullaje" in popup
+            assert "enviar una patrulla no ayuda" in popup
+            assert "120" in popup and "FRAUDE (70)" in popup and "70 %" in popup
+            page.wait_for_timeout(400)  # the pop-up fades in and the map pans to it
+            page.screenshot(path=str(tmp_path / "lugares.png"))
+            page.click(".leaflet-popup-close-button")
+            page.uncheck('input[name="layers"][value="places"]')
+            assert markers.count() == 0
+            assert page.locator("#map").get_attribute("data-places-shown") == "off"
+            assert "Lugares de denuncia" not in page.locator(".map-legend").inner_text()
+        finally:
+            browser.close()
+    assert refused == []

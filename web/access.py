@@ -68,8 +68,9 @@ RULES: dict[str, frozenset[str]] = {
     "research.download": EVERY_ROLE,
     # incidents by day of week and hour: exact times of single incidents in small units
     "trends.time_of_day": POINT_ROLES,
-    # the hotspot map: quadrant aggregates for everyone; the density surface (250 m cells,
-    # finer than a quadrant) for the roles that see points
+    # the hotspot map: quadrant aggregates for everyone; the density surface (250 m cells)
+    # and the reporting places (100 m cells), finer than a quadrant, for the roles that see
+    # points
     "hotspots.page": EVERY_ROLE,
     "hotspots.values": EVERY_ROLE,
     "hotspots.units": EVERY_ROLE,
@@ -77,6 +78,7 @@ RULES: dict[str, frozenset[str]] = {
     "hotspots.methods": EVERY_ROLE,
     "hotspots.density": POINT_ROLES,
     "hotspots.points": POINT_ROLES,
+    "hotspots.places": POINT_ROLES,
 }
 
 

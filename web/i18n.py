@@ -251,6 +251,7 @@ SOURCE: dict[str, str] = {
     "layer_gi": "Puntos calientes y fríos (Gi*)",
     "layer_kde": "Superficie de densidad",
     "layer_points": "Incidentes (puntos)",
+    "layer_places": "Lugares de denuncia",
     "map_loading": "Cargando mapa…",
     "map_error": "No se pudo cargar el mapa.",
     "map_period": "%(window)s: %(dates)s",
@@ -285,6 +286,21 @@ SOURCE: dict[str, str] = {
         "Puntos: %(n)s incidentes, demasiados para dibujarlos; elija un periodo más corto "
         "o un grupo más estrecho."
     ),
+    "map_places_legend": "Lugares de denuncia, %(dates)s",
+    "map_places_note": (
+        "Celdas de 100 m donde se presentan denuncias o se detiene a quien se acusa "
+        "(fiscalías, juzgados, tiendas): no son lugares donde una patrulla ayude."
+    ),
+    "map_places_title": "Lugar de denuncia, no de patrullaje",
+    "map_places_what": (
+        "Aquí se presentan o se reciben denuncias de delitos ocurridos en otros lugares, o se "
+        "detiene a quien roba en la tienda: enviar una patrulla no ayuda."
+    ),
+    "map_places_count": "Denuncias en 12 meses",
+    "map_places_types": "Tipos de delito",
+    "map_places_desk": "Fraude, documentos o robo en tienda",
+    "map_places_top": "Más frecuentes",
+    "map_places_quadrant": "Cuadrante",
     "map_methods_link": "¿Qué método predice mejor?",
     "map_note_no_data": "%(period)s (%(dates)s): sin datos cargados.",
     "map_note_partial_data": "%(period)s (%(dates)s): datos cargados solo para parte del periodo.",

@@ -28,6 +28,11 @@ cell's centre). Incidents are the located ones inside the vintage's quadrants
 ``hindsight``
     not a forecast: the test window's own counts, the best any selection could do
     (its PEI is 1 by definition). Shown as the ceiling; never a default.
+
+With ``exclude_reporting_places``, the reporting places
+(:mod:`compstat.queries.reporting_places`) found in the ``places_days`` days before the
+first test window (never in a test window) are dropped: every incident in their 100 m
+cells, training and test alike, as if those complaints had no location.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from sqlalchemy import Connection
 from compstat.groups import group
 from compstat.queries import cube as cubes
 from compstat.queries import hotspots as hs
+from compstat.queries import reporting_places as rp
 from compstat.stats.accuracy import score_forecast
 from compstat.stats.emerging import classify_emerging, space_time_gi_star
 from compstat.stats.forecast import (
@@ -53,6 +59,7 @@ from compstat.stats.forecast import (
     share,
 )
 from compstat.stats.getis_ord import gi_star
+from compstat.stats.reporting_places import in_cells
 from geo.grid import OUTSIDE
 from geo.kde import density
 
@@ -90,6 +97,10 @@ class EvaluationQuery:
     history_days, half_life, blend_bandwidth, borrow : float
         The blend's history cap, decay half-life (days), smoothing radius (m) and the
         weight of the broader basket's surface.
+    exclude_reporting_places : bool
+        Drop the incidents of the reporting places found before the first test window.
+    places_days : int
+        Days before the first test window the reporting places are found in.
     """
 
     vintage: str
@@ -107,6 +118,8 @@ class EvaluationQuery:
     blend_bandwidth: float = 0.0
     borrow: float = 0.5
     emerging_weeks: int = 52
+    exclude_reporting_places: bool = False
+    places_days: int = 365
 
     def __post_init__(self) -> None:
         for method in self.methods:
@@ -131,6 +144,11 @@ class EvaluationQuery:
             )
         return windows
 
+    def places_query(self) -> rp.PlacesQuery:
+        """Return the reporting places' query: the ``places_days`` days before ``start``."""
+        first = self.start - timedelta(days=self.places_days)
+        return rp.PlacesQuery(self.vintage, first, self.start - timedelta(days=1))
+
     def first_training_day(self) -> date:
         """Return the earliest day any method reads."""
         longest = max(self.history_days, self.train_days, 7 * self.emerging_weeks)
@@ -154,6 +172,8 @@ class StudyData:
     xy, cell, quadrant, day, category : numpy.ndarray
         Per incident: metric point, cell (-1 outside the cells), quadrant position,
         day number and category id.
+    excluded : dict
+        With reporting places excluded: ``{"places", "incidents"}`` dropped; else empty.
     """
 
     centres: np.ndarray
@@ -166,6 +186,7 @@ class StudyData:
     day: np.ndarray
     category: np.ndarray
     category_ids: dict[str, int] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_cells(self) -> int:
@@ -188,7 +209,8 @@ def load_study(conn: Connection, q: EvaluationQuery) -> StudyData:
     weights = hs.level_weights(conn, q.vintage, "quadrant", quadrants["unit_id"].tolist())
     points = hs.incident_points(conn, q.vintage)
     lo, hi = np.searchsorted(points.day, [_day(q.first_training_day()), _day(q.end) + 1])
-    xy = np.column_stack([points.x[lo:hi], points.y[lo:hi]])
+    keep, excluded = _kept(conn, q, points.x[lo:hi], points.y[lo:hi])
+    xy = np.column_stack([points.x[lo:hi][keep], points.y[lo:hi][keep]])
     return StudyData(
         centres=grid.centres,
         cell_quadrant=_containing(metric.values, grid.centres),
@@ -197,10 +219,23 @@ def load_study(conn: Connection, q: EvaluationQuery) -> StudyData:
         xy=xy,
         cell=grid.cell_index(xy[:, 0], xy[:, 1]),
         quadrant=_containing(metric.values, xy),
-        day=points.day[lo:hi].astype(np.int64),
-        category=points.category[lo:hi],
+        day=points.day[lo:hi][keep].astype(np.int64),
+        category=points.category[lo:hi][keep],
         category_ids=dict(c.category_ids),
+        excluded=excluded,
     )
+
+
+def _kept(
+    conn: Connection, q: EvaluationQuery, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Return which incidents the evaluation keeps and, if places are excluded, how many went."""
+    if not q.exclude_reporting_places:
+        return np.ones(len(x), bool), {}
+    places = q.places_query()
+    keys = rp.place_keys(conn, places)
+    dropped = in_cells(x, y, keys, places.rule.cell_size)
+    return ~dropped, {"places": len(keys), "incidents": int(dropped.sum())}
 
 
 def _containing(polygons: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -356,6 +391,7 @@ class Evaluation:
     summary: pd.DataFrame
     windows: pd.DataFrame
     default_method: str = DEFAULT_METHOD
+    excluded: dict[str, int] = field(default_factory=dict)
 
     def beats_baseline(self) -> dict[str, bool]:
         """Return, per basket, whether the default method's mean PAI beats the grid's."""
@@ -378,6 +414,7 @@ class Evaluation:
             "parameters": parameters,
             "default_method": self.default_method,
             "beats_baseline": self.beats_baseline(),
+            "excluded": self.excluded,
             "methods": _clean(self.summary),
             "windows": _clean(windows),
         }
@@ -391,7 +428,7 @@ def evaluate(conn: Connection, q: EvaluationQuery) -> Evaluation:
     """Run the rolling-origin evaluation of ``q`` (read-only)."""
     data = load_study(conn, q)
     windows = score_windows(data, q)
-    return Evaluation(q, summarise(windows), windows)
+    return Evaluation(q, summarise(windows), windows, excluded=data.excluded)
 
 
 def markdown(result: Evaluation) -> str:
@@ -412,6 +449,12 @@ def markdown(result: Evaluation) -> str:
     verdict = ", ".join(f"{b}: {'yes' if v else 'no'}" for b, v in result.beats_baseline().items())
     lines.append("")
     lines.append(f"Default method `{result.default_method}` above the grid baseline: {verdict}.")
+    if result.query.exclude_reporting_places:
+        places = result.query.places_query()
+        lines.append(
+            f"Reporting places excluded: {result.excluded['places']} places found from "
+            f"{places.start} to {places.end}, {result.excluded['incidents']:,} incidents dropped."
+        )
     return "\n".join(lines) + "\n"
 
 

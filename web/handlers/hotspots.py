@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,9 @@ from sqlalchemy import Connection
 
 from compstat.errors import InvalidQueryError
 from compstat.groups import HIGH_IMPACT, Group, group, groups
+from compstat.queries import cube as cubes
 from compstat.queries import hotspots as hs
+from compstat.queries import reporting_places as rp
 from compstat.queries.hotspot_evaluation import DEFAULT_METHOD
 from compstat.queries.roster import commander_labels
 from web.handlers.args import choice, date_arg, list_arg, resolve_vintage, text_arg
@@ -32,10 +34,12 @@ WINDOWS = hs.WINDOWS
 #: What the map shades: the layer's measures and the change against the two comparisons.
 MEASURES = (*hs.MEASURES, "change_previous", "change_year_ago")
 #: Map overlays a user can switch on (``gi``: Gi* hot and cold spots; ``kde``: density;
-#: ``points``: the incidents, clustered). ``kde`` and ``points`` are finer than a
-#: quadrant: not for researchers.
-LAYERS = ("gi", "kde", "points")
-POINT_LAYERS = ("kde", "points")
+#: ``points``: the incidents, clustered; ``places``: reporting places).
+LAYERS = ("gi", "kde", "points", "places")
+#: Overlays finer than a quadrant: only for the roles that see points.
+POINT_LAYERS = ("kde", "points", "places")
+#: Days of the reporting places' span, ending with the window (they need a year of data).
+PLACES_DAYS = 365
 #: The level whose outlines are drawn under every other level, for orientation.
 OUTLINE_LEVEL = "zone"
 #: Density cells below this share of the peak are not sent (the map's lightest class starts there).
@@ -233,6 +237,27 @@ def density_data(conn: Connection, r: MapRequest) -> dict[str, Any]:
         "peak_km2": round(float(surface.density.max(initial=0.0)), 2),
     }
     return collection
+
+
+def places_data(conn: Connection, r: MapRequest) -> dict[str, Any]:
+    """Return the reporting places of the year to the window's end as GeoJSON points.
+
+    Each feature's properties are a row of :func:`compstat.queries.reporting_places.places`
+    (without ``lon``/``lat``); the collection's ``properties`` hold the span and the rule.
+    """
+    q = _resolved(conn, r).hotspot_query()
+    end = hs.resolve_window(q, cubes.cube(conn, q.vintage)).end
+    query = rp.PlacesQuery(q.vintage, end - timedelta(days=PLACES_DAYS - 1), end)
+    result = rp.as_json(conn, query)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row.pop("lon"), row.pop("lat")]},
+            "properties": row,
+        }
+        for row in result.pop("places")
+    ]
+    return {"type": "FeatureCollection", "properties": result, "features": features}
 
 
 @dataclass

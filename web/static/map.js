@@ -23,6 +23,8 @@
   };
   var KDE = ["#efedf5", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"];
   var KDE_SHARES = [0.03, 0.1, 0.25, 0.5];
+  // Reporting places: teal discs with a dark ring (apart from YlOrRd, Gi* and the density).
+  var PLACE = { color: "#111827", fillColor: "#0f9488", weight: 2, fillOpacity: 0.9 };
   var COLUMN = {
     count: "count", rate: "rate_per_100k", density: "density_km2",
     change_previous: "previous_pct_change", change_year_ago: "year_ago_pct_change"
@@ -30,8 +32,8 @@
   var DECIMALS = { count: 0, rate: 1, density: 1 };
   var STATE_FIELDS = ["vintage", "level", "window", "as_of", "from", "to", "group", "basis", "measure"];
 
-  var el, form, labels, lang, map, units, outlines, giLayer, kdeLayer, pointsLayer, legend;
-  var shapes = null, values = null, kde = null, points = null, index = {}, shapesKey = null;
+  var el, form, labels, lang, map, units, outlines, giLayer, kdeLayer, pointsLayer, placesLayer, legend;
+  var shapes = null, values = null, kde = null, points = null, places = null, index = {}, shapesKey = null;
   var requests = 0, details = {};
 
   function label(key, fill) {
@@ -141,7 +143,7 @@
       setValues(payload);
       status("");
       el.setAttribute("data-state", "ready");
-      return Promise.all([loadDensity(), loadPoints()]);
+      return Promise.all([loadDensity(), loadPoints(), loadPlaces()]);
     }).catch(function (error) {
       if (mine !== requests) return;
       status(label("map_error") + " (" + error.message + ")", true);
@@ -170,6 +172,25 @@
       points = payload;
       drawPoints();
     }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
+  }
+
+  function loadPlaces() {
+    var url = el.getAttribute("data-places");
+    if (!url || state().layers.indexOf("places") < 0) { places = null; drawPlaces(); return null; }
+    var mine = requests;
+    return fetchJson(url + "?" + dataQuery(state()).toString()).then(function (collection) {
+      if (mine !== requests) return;
+      places = collection;
+      drawPlaces();
+    }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
+  }
+
+  function toggleLayers() {
+    var on = state().layers;
+    redraw();
+    if (on.indexOf("kde") < 0) { kde = null; drawDensity(); } else if (!kde) loadDensity();
+    if (on.indexOf("points") < 0) { points = null; drawPoints(); } else if (!points) loadPoints();
+    if (on.indexOf("places") < 0) { places = null; drawPlaces(); } else if (!places) loadPlaces();
   }
 
   // -- shapes: TopoJSON to GeoJSON ------------------------------------------------------------
@@ -390,6 +411,45 @@
     redrawLegendOnly();
   }
 
+  function drawPlaces() {
+    if (placesLayer) { map.removeLayer(placesLayer); placesLayer = null; }
+    if (!places || state().layers.indexOf("places") < 0) {
+      el.setAttribute("data-places-shown", "off");
+      redrawLegendOnly();
+      return;
+    }
+    placesLayer = L.geoJSON(places, {
+      pointToLayer: function (f, latlng) {
+        var radius = 5 + Math.min(9, Math.sqrt(f.properties.count) / 3);
+        return L.circleMarker(latlng, Object.assign({ pane: "places", radius: radius, className: "reporting-place" }, PLACE));
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindPopup(function () { return placePopup(f.properties); }, { maxWidth: 380, minWidth: 280 });
+        layer.bindTooltip(function () { return escape(placeLabel(f.properties)); }, { direction: "top" });
+        layer.on("popupopen", function () { layer.closeTooltip(); });
+      }
+    }).addTo(map);
+    el.setAttribute("data-places-shown", String(places.features.length));
+    redrawLegendOnly();
+  }
+
+  function placeLabel(p) { return lang === "en" ? p.label_en : p.label_es; }
+
+  function placePopup(p) {
+    var period = { start: places.properties.from, end: places.properties.to };
+    var top = p.top_offences.map(function (o) {
+      return "<li>" + escape(o.offence) + " (" + number(o.count, 0) + ")</li>";
+    }).join("");
+    return '<div class="place-popup" data-rank="' + escape(p.rank) + '"><h3>' + escape(placeLabel(p)) + "</h3>" +
+      '<p class="place-warning"><strong>' + escape(label("map_places_title")) + "</strong><br>" + escape(label("map_places_what")) + "</p>" +
+      '<table class="popup-numbers">' +
+      row(label("map_places_count") + " (" + span(period) + ")", number(p.count, 0), "current") +
+      row(label("map_places_types"), number(p.offences, 0)) +
+      row(label("map_places_desk"), Math.round(100 * p.desk_share) + " %") +
+      row(label("map_places_quadrant"), p.quadrant + (p.sector_name ? " · " + p.sector_name : "")) +
+      "</table><p>" + escape(label("map_places_top")) + ":</p><ul>" + top + "</ul></div>";
+  }
+
   function redrawLegendOnly() {
     if (values && units) redraw();
   }
@@ -475,6 +535,17 @@
       located.className = "legend-note";
       located.textContent = label("map_kde_points", { n: number(kde.properties.points, 0) });
       node.appendChild(located);
+    }
+    if (places && s.layers.indexOf("places") >= 0) {
+      var spanText = span({ start: places.properties.from, end: places.properties.to });
+      legendTitle(node, label("map_places_legend", { dates: spanText }));
+      var disc = swatch(PLACE.fillColor, PLACE.color, PLACE.weight);
+      disc.style.borderRadius = "50%";
+      legendRow(node, disc, label("layer_places") + ": " + number(places.features.length, 0));
+      var placeNote = document.createElement("div");
+      placeNote.className = "legend-note";
+      placeNote.textContent = label("map_places_note");
+      node.appendChild(placeNote);
     }
   }
 
@@ -584,12 +655,7 @@
     // another vintage has other data: its own last loaded Sunday, unless a range is chosen
     if (name === "vintage" && form.elements.window.value !== "custom") form.elements.as_of.value = "";
     if (name === "measure") { redraw(); return; }
-    if (name === "layers") {
-      redraw();
-      if (state().layers.indexOf("kde") >= 0) loadDensity(); else { kde = null; drawDensity(); }
-      if (state().layers.indexOf("points") >= 0) loadPoints(); else { points = null; drawPoints(); }
-      return;
-    }
+    if (name === "layers") { toggleLayers(); return; }
     if (form.elements.window.value === "custom" && (!form.elements.from.value || !form.elements.to.value)) return;
     load();
   }
@@ -613,6 +679,7 @@
       pane.style.zIndex = p[1];
       pane.style.pointerEvents = "none";
     });
+    map.createPane("places").style.zIndex = 450;  // clickable: each place has a pop-up
     legend = L.control({ position: "bottomright" });
     legend.onAdd = function () {
       var node = L.DomUtil.create("div", "map-legend");

@@ -2,8 +2,8 @@
 
 ``/mapa.json`` (numbers of a window, shapes once), ``/mapa/unidades.json`` (the units'
 commanders and facts, for the pop-ups), ``/mapa/densidad.json`` (the density surface),
-``/mapa/puntos.json`` (incident points), ``/mapa.geojson`` and ``/mapa.csv`` (the
-displayed layer), ``/mapa/metodos``.
+``/mapa/puntos.json`` (incident points), ``/mapa/lugares.json`` (reporting places),
+``/mapa.geojson`` and ``/mapa.csv`` (the displayed layer), ``/mapa/metodos``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ def points() -> ResponseReturnValue:
 def density() -> ResponseReturnValue:
     """Return the window's kernel density surface (finer than a quadrant: not researchers)."""
     return pages.data(run(handlers.density_data, MapRequest.from_args(request.args)))
+
+
+@bp.get("/mapa/lugares.json")
+def places() -> ResponseReturnValue:
+    """Return the reporting places of the year to the window's end (not researchers)."""
+    return pages.data(run(handlers.places_data, MapRequest.from_args(request.args)))
 
 
 @bp.get("/mapa.<any(geojson, csv):fmt>")
