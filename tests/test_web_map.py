@@ -23,7 +23,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from numpy.testing import assert_allclose
-from playwright.sync_api import Request, sync_playwright
+from playwright.sync_api import Browser, Page, Request, sync_playwright
 from sqlalchemy import Engine, text
 
 from compstat import accounts, db
@@ -375,6 +375,20 @@ def popup_rows(page) -> dict[str, str]:
     return {name.split(" (")[0]: " ".join(value.split()) for name, value in cells}
 
 
+def map_as_commander(browser: Browser, url: str, guard, seen=None) -> Page:
+    """Open the map at ``url`` (requests through ``guard``), log in as the commander, wait."""
+    page = browser.new_page(viewport={"width": 1300, "height": 950}, locale="es-MX")
+    page.route("**/*", guard)
+    if seen is not None:
+        page.on("request", seen)
+    page.goto(url)
+    page.fill("#name", "t_commander")
+    page.fill("#password", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector('#map[data-state="ready"]', timeout=60_000)
+    return page
+
+
 def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> None:
     require_chromium()
     centre = planted["centre"]
@@ -390,14 +404,7 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 950}, locale="es-MX")
-            page.route("**/*", guard)
-            page.on("request", seen)
-            page.goto(f"{live_url}{MAP}")
-            page.fill("#name", "t_commander")
-            page.fill("#password", TEST_PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector('#map[data-state="ready"]', timeout=60_000)
+            page = map_as_commander(browser, live_url + MAP, guard, seen)
             units = page.locator("#map .leaflet-overlay-pane path[data-unit]")
             assert units.count() == 847
             legend = page.locator(".map-legend").inner_text()
@@ -556,13 +563,7 @@ def test_reporting_places_in_the_browser(live_url: str, reporting_place, tmp_pat
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 950}, locale="es-MX")
-            page.route("**/*", local_only(live_url, refused))
-            page.goto(f"{live_url}{PLACES_MAP}")
-            page.fill("#name", "t_commander")
-            page.fill("#password", TEST_PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector('#map[data-state="ready"]', timeout=60_000)
+            page = map_as_commander(browser, live_url + PLACES_MAP, local_only(live_url, refused))
             markers = page.locator("#map .leaflet-places-pane path.reporting-place")
             assert markers.count() == 0
             with page.expect_response(lambda r: "/mapa/lugares.json" in r.url):

@@ -143,7 +143,7 @@
       setValues(payload);
       status("");
       el.setAttribute("data-state", "ready");
-      return Promise.all([loadDensity(), loadPoints(), loadPlaces()]);
+      return loadOverlays();
     }).catch(function (error) {
       if (mine !== requests) return;
       status(label("map_error") + " (" + error.message + ")", true);
@@ -151,46 +151,34 @@
     });
   }
 
-  function loadDensity() {
-    var url = el.getAttribute("data-density");
-    if (!url || state().layers.indexOf("kde") < 0) { kde = null; drawDensity(); return null; }
+  // Overlays fetched for the current view when switched on: the density surface, the
+  // incident points (clustered) and the reporting places (commanders, planners, admins).
+  var OVERLAYS = {
+    kde: { url: "data-density", get: function () { return kde; }, set: function (d) { kde = d; drawDensity(); } },
+    points: { url: "data-points", get: function () { return points; }, set: function (d) { points = d; drawPoints(); } },
+    places: { url: "data-places", get: function () { return places; }, set: function (d) { places = d; drawPlaces(); } }
+  };
+
+  function loadOverlay(name) {
+    var overlay = OVERLAYS[name], url = el.getAttribute(overlay.url);
+    if (!url || state().layers.indexOf(name) < 0) { overlay.set(null); return null; }
     var mine = requests;
-    return fetchJson(url + "?" + dataQuery(state()).toString()).then(function (surface) {
-      if (mine !== requests) return;
-      kde = surface;
-      drawDensity();
+    return fetchJson(url + "?" + dataQuery(state()).toString()).then(function (data) {
+      if (mine === requests) overlay.set(data);
     }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
   }
 
-  // Incident points (commanders, planners, admins): fetched when the layer is on, clustered.
-  function loadPoints() {
-    var url = el.getAttribute("data-points");
-    if (!url || state().layers.indexOf("points") < 0) { points = null; drawPoints(); return null; }
-    var mine = requests;
-    return fetchJson(url + "?" + dataQuery(state()).toString()).then(function (payload) {
-      if (mine !== requests) return;
-      points = payload;
-      drawPoints();
-    }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
-  }
-
-  function loadPlaces() {
-    var url = el.getAttribute("data-places");
-    if (!url || state().layers.indexOf("places") < 0) { places = null; drawPlaces(); return null; }
-    var mine = requests;
-    return fetchJson(url + "?" + dataQuery(state()).toString()).then(function (collection) {
-      if (mine !== requests) return;
-      places = collection;
-      drawPlaces();
-    }).catch(function (error) { status(label("map_error") + " (" + error.message + ")", true); });
+  function loadOverlays() {
+    return Promise.all(Object.keys(OVERLAYS).map(loadOverlay));
   }
 
   function toggleLayers() {
     var on = state().layers;
     redraw();
-    if (on.indexOf("kde") < 0) { kde = null; drawDensity(); } else if (!kde) loadDensity();
-    if (on.indexOf("points") < 0) { points = null; drawPoints(); } else if (!points) loadPoints();
-    if (on.indexOf("places") < 0) { places = null; drawPlaces(); } else if (!places) loadPlaces();
+    Object.keys(OVERLAYS).forEach(function (name) {
+      if (on.indexOf(name) < 0) OVERLAYS[name].set(null);
+      else if (!OVERLAYS[name].get()) loadOverlay(name);
+    });
   }
 
   // -- shapes: TopoJSON to GeoJSON ------------------------------------------------------------
