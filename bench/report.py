@@ -128,8 +128,11 @@ def _hotspots(results: dict) -> list[str]:
     if measured is None:
         return ["The hotspot map was not measured in this run.", ""]
     labels = {
-        "map_layer": "first map of a 28-day window (numbers, Gi* 999, emerging; shapes cached)",
-        "window_switch": "window switch (JSON numbers only)",
+        "map_layer": (
+            "first map of a 28-day window: `/mapa` and `/mapa.json?shapes=1` as a browser gets "
+            "them (numbers, Gi* 999, emerging computed; topology cached)"
+        ),
+        "window_switch": "window switch (`/mapa.json`, numbers only)",
         "gi_star_999": "Gi* with 999 permutations, 847 quadrants",
         "kde": "KDE surface, 250 m quartic on a 250 m grid",
         "naive": "naive: folium map from raw incidents, full geometry, nothing cached",
