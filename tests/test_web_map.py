@@ -479,6 +479,11 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
             assert page.locator('select[name="window"]').input_value() == "week"
             assert page.locator('select[name="measure"]').input_value() == "density"
             assert "Incidentes por km²" in page.locator(".map-legend").inner_text()
+            # emerging hot spots as a layer: each unit shaded by its category, listed
+            page.select_option('select[name="measure"]', "emerging")
+            legend = page.locator(".map-legend").inner_text()
+            assert "Puntos calientes emergentes" in legend and "sin patrón (" in legend
+            assert "measure=emerging" in page.url
         finally:
             browser.close()
     assert refused == []

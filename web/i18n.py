@@ -247,6 +247,10 @@ SOURCE: dict[str, str] = {
     "measure_density": "Incidentes por km²",
     "measure_change_previous": "Cambio contra el periodo anterior (%%)",
     "measure_change_year_ago": "Cambio contra el año anterior (%%)",
+    "measure_emerging": "Puntos calientes emergentes (12 semanas)",
+    "map_legend_emerging": (
+        "Gi* de cada semana de %(dates)s y su tendencia (Mann-Kendall), por categoría de Esri"
+    ),
     "map_layers": "Capas",
     "layer_gi": "Puntos calientes y fríos (Gi*)",
     "layer_kde": "Superficie de densidad",

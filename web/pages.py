@@ -104,6 +104,7 @@ MAP_LABELS = (
     "map_legend_zero",
     "map_legend_nodata",
     "map_legend_change",
+    "map_legend_emerging",
     "map_kde_legend",
     "map_kde_points",
     "map_points_legend",

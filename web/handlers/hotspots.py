@@ -32,7 +32,7 @@ LEVELS = hs.LEVELS
 BASES = hs.BASES
 WINDOWS = hs.WINDOWS
 #: What the map shades: the layer's measures and the change against the two comparisons.
-MEASURES = (*hs.MEASURES, "change_previous", "change_year_ago")
+MEASURES = (*hs.MEASURES, "change_previous", "change_year_ago", "emerging")
 #: Map overlays a user can switch on (``gi``: Gi* hot and cold spots; ``kde``: density;
 #: ``points``: the incidents, clustered; ``places``: reporting places).
 LAYERS = ("gi", "kde", "points", "places")

@@ -27,7 +27,17 @@
   var PLACE = { color: "#111827", fillColor: "#0f9488", weight: 2, fillOpacity: 0.9 };
   var COLUMN = {
     count: "count", rate: "rate_per_100k", density: "density_km2",
-    change_previous: "previous_pct_change", change_year_ago: "year_ago_pct_change"
+    change_previous: "previous_pct_change", change_year_ago: "year_ago_pct_change", emerging: "emerging"
+  };
+  // Emerging hot and cold spots (Esri's categories): reds for hot, blues for cold, darker
+  // where the trend is stronger or longer; no pattern white.
+  var EMERGING = {
+    persistent_hot_spot: "#67000d", intensifying_hot_spot: "#a50f15", consecutive_hot_spot: "#d7301f",
+    new_hot_spot: "#ef6548", sporadic_hot_spot: "#fc8d59", oscillating_hot_spot: "#fdbb84",
+    diminishing_hot_spot: "#fdd49e", historical_hot_spot: "#fee8c8",
+    persistent_cold_spot: "#08306b", intensifying_cold_spot: "#08519c", consecutive_cold_spot: "#2171b5",
+    new_cold_spot: "#4292c6", sporadic_cold_spot: "#6baed6", oscillating_cold_spot: "#9ecae1",
+    diminishing_cold_spot: "#c6dbef", historical_cold_spot: "#deebf7", no_pattern: "#ffffff"
   };
   var DECIMALS = { count: 0, rate: 1, density: 1 };
   var STATE_FIELDS = ["vintage", "level", "window", "as_of", "from", "to", "group", "basis", "measure"];
@@ -299,6 +309,9 @@
 
   function classify(measure) {
     var list = column(COLUMN[measure]);
+    if (measure === "emerging") {
+      return { kind: "category", colour: function (v) { return v === null ? NO_DATA : EMERGING[v] || NO_DATA; } };
+    }
     if (measure.indexOf("change_") === 0) {
       return {
         kind: "change",
@@ -473,11 +486,27 @@
     return (first ? number(low, d) : "> " + number(low, d)) + " – " + number(high, d);
   }
 
+  // The categories the window's units fall in, most common first, with how many units.
+  function emergingLegend(node) {
+    var counts = {};
+    column("emerging").forEach(function (v) { if (v !== null) counts[v] = (counts[v] || 0) + 1; });
+    Object.keys(EMERGING).filter(function (c) { return counts[c]; }).sort(function (a, b) { return counts[b] - counts[a]; })
+      .forEach(function (c) {
+        legendRow(node, swatch(EMERGING[c], c === "no_pattern" ? "#6b7280" : null), label("emerging_" + c) + " (" + number(counts[c], 0) + ")");
+      });
+    var note = document.createElement("div");
+    note.className = "legend-note";
+    note.textContent = label("map_legend_emerging", { dates: span(values.emerging_span) });
+    node.appendChild(note);
+  }
+
   function drawLegend(s, scheme) {
     var node = legend.getContainer();
     node.textContent = "";
     legendTitle(node, label("measure_" + s.measure));
-    if (scheme.kind === "change") {
+    if (scheme.kind === "category") {
+      emergingLegend(node);
+    } else if (scheme.kind === "change") {
       var bounds = [null].concat(CHANGE_BREAKS).concat([null]);
       for (var k = DIVERGING.length - 1; k >= 0; k--) {
         var lo = bounds[k], hi = bounds[k + 1];
@@ -568,7 +597,8 @@
   function tooltip(unit) {
     if (!values) return escape(unitName(unit));
     var s = state(), i = valueIndex(unit), v = i < 0 ? null : column(COLUMN[s.measure])[i];
-    var shown = s.measure.indexOf("change_") === 0 ? percent(v) : number(v, DECIMALS[s.measure]);
+    var shown = s.measure === "emerging" ? (v === null ? label("no_data") : label("emerging_" + v))
+      : s.measure.indexOf("change_") === 0 ? percent(v) : number(v, DECIMALS[s.measure]);
     return "<strong>" + escape(unitName(unit)) + "</strong><br>" + escape(label("measure_" + s.measure)) + ": " + escape(shown);
   }
 
