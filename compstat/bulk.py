@@ -115,3 +115,35 @@ class CopyQueue:
         finally:
             self.encoder.shutdown(wait=True)
             self.pool.shutdown(wait=True)
+
+
+#: Tables a load may refresh the statistics of (names never come from input).
+ANALYZED_TABLES = frozenset({"incident", "assignment"})
+#: Share of a table's known rows a load must add before its statistics are refreshed:
+#: autovacuum's default ``autovacuum_analyze_scale_factor``.
+ANALYZE_SHARE = 0.1
+
+
+def analyze_if_grown(conn: Connection, table: str, added: int) -> bool:
+    """Refresh ``table``'s statistics when ``added`` rows are a large share of it.
+
+    A load must not rely on autovacuum (it may be off, as on the development machine):
+    without statistics the planner takes a freshly loaded ``incident`` for a few rows and
+    joins it to ``assignment`` by nested loops, minutes where seconds do. Runs ``ANALYZE``
+    in the caller's transaction (it sees the rows just written) when the table was never
+    analysed or ``added`` exceeds :data:`ANALYZE_SHARE` of its last known row count.
+
+    Returns
+    -------
+    bool
+        Whether the statistics were refreshed.
+    """
+    if table not in ANALYZED_TABLES:
+        raise ValueError(f"no statistics refresh for table {table!r}")
+    known = conn.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table}
+    ).scalar_one()
+    if added <= 0 or (known >= 0 and added <= ANALYZE_SHARE * known):
+        return False
+    conn.execute(text(f"ANALYZE {table}"))  # one of ANALYZED_TABLES, checked above
+    return True

@@ -227,6 +227,8 @@ class IncidentLoad:
         last_id = self.next_id - 1 if s.loaded else None
         runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id, state.partial)
         counts.finish(self.conn)
+        for table in ("incident", "assignment"):
+            bulk.analyze_if_grown(self.conn, table, s.loaded)
         return s
 
 

@@ -142,6 +142,7 @@ def place_stored_incidents(conn: Connection, vintage_id: int) -> int:
         placement.queue_assignments(queue, frame["id"].to_numpy(np.int64), placed)
         counts.queue_counts(queue, counter)
     counts.finish(conn)
+    bulk.analyze_if_grown(conn, "assignment", len(frame))
     return len(frame)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from compstat.bulk import analyze_if_grown
 from etl.incidents import load_incidents
 from etl.territory import load_territory
 from tests.conftest import drop, fresh_engine
@@ -41,5 +42,26 @@ def test_incidents_before_territory_are_placed_when_a_vintage_loads(paths, tmp_p
         with engine.connect() as conn:
             counts = [tuple(r) for r in conn.execute(text(COUNTS))]
         assert counts == [("P-1.2.7", 1), ("P-1.4.8", 1)]
+    finally:
+        drop(engine)
+
+
+def test_a_load_refreshes_the_statistics_of_what_it_grew(paths, tmp_path: Path):
+    # autovacuum may be off: without statistics the planner takes incident for empty
+    engine = fresh_engine("compstat_test_load_stats")
+    known = "SELECT reltuples::int FROM pg_class WHERE relname = '{}'"
+    try:
+        load_territory(engine, paths["q2016"], "2016", paths["pop2016"])
+        assert scalar(engine, known.format("incident")) == -1  # never analysed
+        path = tmp_path / "ssp.csv"
+        path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+        load_incidents(engine, path, "ssp")
+        assert scalar(engine, known.format("incident")) == 2
+        assert scalar(engine, known.format("assignment")) == 2
+        with engine.begin() as conn:
+            # one more row is not a tenth of a table the statistics say holds 100,000
+            conn.execute(text("UPDATE pg_class SET reltuples = 100000 WHERE relname = 'incident'"))
+            assert not analyze_if_grown(conn, "incident", 1)
+            assert analyze_if_grown(conn, "incident", 20_000)
     finally:
         drop(engine)
