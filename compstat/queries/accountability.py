@@ -284,8 +284,10 @@ def _table(
     )
     for name in INTEGER_COLUMNS:
         table[name] = pd.array(table[name].round(), dtype="Int64")
-    table = table[COLUMNS].astype(object)
-    return table.where(table.notna(), None).reset_index(drop=True)
+    # plain Python values, None where missing (one conversion per column; dtype=object
+    # keeps pandas from inferring text columns back into Arrow strings)
+    values = {name: table[name].to_numpy(dtype=object, na_value=None) for name in COLUMNS}
+    return pd.DataFrame(values, dtype=object)
 
 
 def _notes(c: cubes.Cube, windows: dict[str, win.WindowSet], groups: list[Group]) -> list[dict]:

@@ -14,7 +14,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
@@ -145,6 +145,8 @@ class Cube:
     territory: pd.DataFrame
     spans: list[SourceSpan]
     category_ids: dict[str, int]
+    #: Each level's units (:func:`units`), built on first use: a cube never changes.
+    level_units: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def last_day(self) -> date | None:
@@ -271,12 +273,18 @@ def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 def units(c: Cube, level: str) -> pd.DataFrame:
-    """Return the units of a level, in natural code order.
+    """Return the units of a level, in natural code order (built once per cube; read-only).
 
     The columns are ``unit_id``, ``unit_name``, ``parent_id``, ``population``,
     ``area_km2`` and the code of every level above.
     """
     check_choice("level", level, LEVELS)
+    if level not in c.level_units:
+        c.level_units[level] = _units(c, level)
+    return c.level_units[level]
+
+
+def _units(c: Cube, level: str) -> pd.DataFrame:
     above = LEVELS[: LEVELS.index(level)]
     parent = above[-1] if above else None
     t = c.territory
