@@ -273,21 +273,36 @@ def _table(
     table = pd.concat(parts, ignore_index=True)
     table["kind"] = table["window"].map({k: i for i, k in enumerate(win.STANDARD)})
     table = table.sort_values(["order", "kind", "unit"], kind="stable")
-    units = frame.iloc[table["unit"].to_numpy()]
-    table = table.assign(
-        vintage=q.vintage,
-        level=q.level,
-        unit_id=units["unit_id"].to_numpy(),
-        unit_name=units["unit_name"].to_numpy(),
-        parent_id=units["parent_id"].to_numpy(),
-        commander=units["unit_id"].map(commanders).to_numpy(),
-    )
     for name in INTEGER_COLUMNS:
         table[name] = pd.array(table[name].round(), dtype="Int64")
-    # plain Python values, None where missing (one conversion per column; dtype=object
-    # keeps pandas from inferring text columns back into Arrow strings)
-    values = {name: table[name].to_numpy(dtype=object, na_value=None) for name in COLUMNS}
+    # plain Python values, None where missing: the unit's columns taken per unit once and
+    # spread by position, the others converted once (dtype=object keeps pandas from
+    # inferring text columns back into Arrow strings)
+    per_unit = _unit_columns(q, frame, commanders)
+    at = table["unit"].to_numpy()
+    values = {
+        name: per_unit[name][at]
+        if name in per_unit
+        else table[name].to_numpy(dtype=object, na_value=None)
+        for name in COLUMNS
+    }
     return pd.DataFrame(values, dtype=object)
+
+
+def _unit_columns(
+    q: AccountabilityQuery, frame: pd.DataFrame, commanders: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """Return each of ``frame``'s units' naming columns as object arrays, in frame order."""
+    ids = frame["unit_id"].to_numpy(dtype=object, na_value=None)
+    n = len(frame)
+    return {
+        "vintage": np.full(n, q.vintage, dtype=object),
+        "level": np.full(n, q.level, dtype=object),
+        "unit_id": ids,
+        "unit_name": frame["unit_name"].to_numpy(dtype=object, na_value=None),
+        "parent_id": frame["parent_id"].to_numpy(dtype=object, na_value=None),
+        "commander": np.array([commanders.get(u) for u in ids], dtype=object),
+    }
 
 
 def _notes(c: cubes.Cube, windows: dict[str, win.WindowSet], groups: list[Group]) -> list[dict]:
@@ -399,10 +414,13 @@ def compute_accountability(
 
 def _drop_empty_outside(table: pd.DataFrame) -> pd.DataFrame:
     """Keep FUERA's rows of a group only when some period of it counted an incident."""
-    outside = table["unit_id"] == cubes.OUTSIDE_ID
-    values = table[["current", "year_ago", "two_year_ago"]].fillna(0).sum(axis=1)
-    nonzero = table.loc[outside & (values > 0), "group"].unique()
-    return table.loc[~outside | table["group"].isin(nonzero)].reset_index(drop=True)
+    outside = table["unit_id"].to_numpy() == cubes.OUTSIDE_ID
+    periods = table[["current", "year_ago", "two_year_ago"]].to_numpy()[outside]
+    counted = np.array([any(v for v in row if v is not None) for row in periods], dtype=bool)
+    groups = table["group"].to_numpy()
+    nonzero = set(groups[outside][counted])
+    keep = ~outside | np.isin(groups, list(nonzero))
+    return table.loc[keep].reset_index(drop=True)
 
 
 def _totals(q, c: cubes.Cube, counted: dict, groups: list[Group]) -> pd.DataFrame:
