@@ -29,6 +29,7 @@ from compstat.queries.accountability import AccountabilityQuery, accountability
 from compstat.stats.forecast import decayed_counts, emerging_scores, recent_counts
 from etl.incidents import load_incidents
 from geo.topology import to_geometries
+from tests.planting import SPREAD, ssp_row
 
 SSP_HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
 AS_OF = date(2015, 6, 28)  # a Sunday: the 28-day window is 2015-06-01 to 2015-06-28
@@ -43,14 +44,6 @@ FROM quadrant q, (SELECT code, geom FROM quadrant
                   ORDER BY geom <-> ST_SetSRID(ST_Point(:lon, :lat), 4326) LIMIT 1) c
 WHERE ST_Intersects(q.geom, c.geom) ORDER BY q.code
 """
-SPREAD = """
-SELECT code, ST_Y(ST_PointOnSurface(geom)), ST_X(ST_PointOnSurface(geom)) FROM quadrant
-WHERE NOT code = ANY(:cluster) ORDER BY code
-"""
-
-
-def _row(code: str, crime: str, day: date, lat: float, lon: float, key: int) -> str:
-    return f'"{code}","{crime}",{day},"12:00",{day.year},{day.month},{lat},{lon},{key}'
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +58,12 @@ def planted(territory_db, tmp_path_factory):
         for k in range(IN_CENTRE if is_centre else PER_NEIGHBOUR):
             key += 1
             day = WINDOW_START + timedelta(days=2 * k)
-            rows.append(_row(code, "ROBO A TRANSEUNTE C.V.", day, lat, lon, key))
+            rows.append(ssp_row(code, "ROBO A TRANSEUNTE C.V.", day, lat, lon, key))
     first = date(2015, 1, 1)
     for k, (code, lat, lon) in enumerate(spread):
         key += 1
         day = first + timedelta(days=k * 180 // (len(spread) - 1))
-        rows.append(_row(code, "HOMICIDIO DOLOSO", day, lat, lon, key))
+        rows.append(ssp_row(code, "HOMICIDIO DOLOSO", day, lat, lon, key))
     path = tmp_path_factory.mktemp("hotspots") / "ssp.csv"
     path.write_text("\n".join([SSP_HEADER, *rows]))
     summary = load_incidents(territory_db, path, "ssp")

@@ -33,6 +33,7 @@ from etl.incidents import load_incidents
 from etl.roster import load_roster
 from tests.browser import CHROMIUM, local_only, require_chromium, served
 from tests.conftest import POINT_MARKERS, TEST_PASSWORD, make_users, session_login
+from tests.planting import SPREAD, ssp_row
 from web.app import create_app
 
 SSP_HEADER = '"cuadrante","crime","date","hour","year","month","lat","long","id"'
@@ -57,14 +58,6 @@ TOUCHING = """
 SELECT DISTINCT q.code FROM quadrant q JOIN quadrant c ON ST_Intersects(q.geom, c.geom)
 WHERE c.code = ANY(:codes)
 """
-SPREAD = """
-SELECT code, ST_Y(ST_PointOnSurface(geom)), ST_X(ST_PointOnSurface(geom)) FROM quadrant
-WHERE NOT code = ANY(:cluster) ORDER BY code
-"""
-
-
-def _row(code: str, crime: str, day: date, lat: float, lon: float, key: int) -> str:
-    return f'"{code}","{crime}",{day},"12:00",{day.year},{day.month},{lat},{lon},{key}'
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +74,11 @@ def planted(web_db: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict:
         for k in range(IN_CENTRE if is_centre else PER_NEIGHBOUR):
             key += 1
             day = WINDOW_START + timedelta(days=2 * k)
-            rows.append(_row(code, "ROBO A TRANSEUNTE C.V.", day, lat, lon, key))
+            rows.append(ssp_row(code, "ROBO A TRANSEUNTE C.V.", day, lat, lon, key))
     for k, (code, lat, lon) in enumerate(spread):
         key += 1
         day = date(2015, 1, 1) + timedelta(days=k * 180 // (len(spread) - 1))
-        rows.append(_row(code, "HOMICIDIO DOLOSO", day, lat, lon, key))
+        rows.append(ssp_row(code, "HOMICIDIO DOLOSO", day, lat, lon, key))
     folder = tmp_path_factory.mktemp("map")
     path = folder / "ssp_mapa.csv"
     path.write_text("\n".join([SSP_HEADER, *rows]) + "\n", encoding="utf-8")

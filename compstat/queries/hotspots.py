@@ -204,7 +204,7 @@ def compute_layer(conn: Connection, q: HotspotQuery) -> HotspotLayer:
     c = cubes.cube(conn, q.vintage)
     window = resolve_window(q, c)
     q = replace(q, as_of=window.end)
-    frame = level_units(conn, c, q.level)
+    frame = cubes.units(c, q.level)
     counter = UnitCounter(c, frame, q.level, q.basis, g)
     comparisons = {"previous": win.previous_period(window), "year_ago": win.year_ago(window)}
     counts = {"count": counter(window)} | {k: counter(w) for k, w in comparisons.items()}
@@ -230,13 +230,6 @@ def compute_layer(conn: Connection, q: HotspotQuery) -> HotspotLayer:
 
 
 _MEASURE_COLUMN = {"count": "count", "rate": "rate_per_100k", "density": "density_km2"}
-
-
-def level_units(conn: Connection, c: cubes.Cube, level: str) -> pd.DataFrame:
-    """Return :func:`compstat.queries.cube.units` of the level, cached per data version."""
-    return cubes.cached_table(
-        conn, ("hotspot_units", c.vintage, level), lambda: cubes.units(c, level)
-    )
 
 
 class UnitCounter:
@@ -653,7 +646,7 @@ def shapes_topology(conn: Connection, vintage: str, level: str, outline: str | N
 
 
 def _topology_layer(conn: Connection, vintage: str, level: str) -> Layer:
-    frame = level_units(conn, cubes.cube(conn, vintage), level)
+    frame = cubes.units(cubes.cube(conn, vintage), level)
     shapes = polygons(conn, vintage, level).set_index("unit_id").geometry
     ids = frame["unit_id"].tolist()
     names = [
@@ -668,7 +661,7 @@ def unit_facts(conn: Connection, vintage: str, level: str) -> dict[str, list]:
 
     ``{"unit_ids", "parent_id", "population", "area_km2"}``, in the order of the shapes.
     """
-    frame = level_units(conn, cubes.cube(conn, vintage), level)
+    frame = cubes.units(cubes.cube(conn, vintage), level)
     return {
         "unit_ids": frame["unit_id"].tolist(),
         "parent_id": frame["parent_id"].tolist(),
