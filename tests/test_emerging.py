@@ -79,3 +79,29 @@ def test_growing_cluster_is_an_intensifying_hot_spot():
     assert (categories[4:6, 4:6] != "no_pattern").all()
     assert "intensifying_hot_spot" in set(categories[4:6, 4:6].ravel())
     assert (categories[0:2, 0:2] == "no_pattern").all()
+
+
+def test_space_time_gi_star_equals_one_gi_star_per_step():
+    from compstat.stats.emerging import space_time_gi_star
+    from compstat.stats.getis_ord import gi_star
+
+    rng = np.random.default_rng(8)
+    counts = rng.poisson(3.0, (49, 6)).astype(float)
+    counts[:, 2] = 4.0  # a step that does not vary
+    counts[10:13, 4:] += 9
+    weights = lattice_queen(7, 7)
+    z, bins = space_time_gi_star(counts, weights)
+    for step in range(counts.shape[1]):
+        one = gi_star(counts[:, step], weights, permutations=0)
+        assert_allclose(z[:, step], one.z, rtol=1e-12, atol=1e-12)
+        assert_array_equal(bins[:, step], one.bins())
+    assert_array_equal(z[:, 2], 0)
+    assert (bins[10:13, 5] > 0).any()
+
+
+def test_tie_term_counts_every_group_of_ties():
+    from compstat.stats.emerging import _tie_term
+
+    # Groups of sizes (2, 3), (1, 1, 1, 1, 1) and (5): t(t-1)(2t+5) summed per row.
+    rows = np.array([[2, 1, 2, 1, 2], [5, 4, 3, 2, 1], [7, 7, 7, 7, 7.0]])
+    assert_array_equal(_tie_term(rows), [2 * 1 * 9 + 3 * 2 * 11, 0, 5 * 4 * 15])

@@ -154,3 +154,28 @@ def test_missing_values_and_mismatched_weights_are_refused():
         gi_star(np.ones(5), lattice_queen(2, 2))
     with pytest.raises(ValueError, match="square"):
         gi_star(np.ones(2), np.ones((2, 3)))
+
+
+def test_equal_row_weights_take_the_running_sum_and_agree_with_the_gather():
+    # Binary and row-standardised weights use the running-sum path; perturbing one
+    # weight sends the same draws through the general gather, which must agree.
+    from compstat.stats import getis_ord
+
+    y = planted().ravel()
+    binary = lattice_queen(12, 12)
+    standardised = sp.csr_array(binary / binary.sum(axis=1)[:, None])
+    for weights in (binary, standardised):
+        matrix = getis_ord.weights_matrix(weights, 1.0)
+        others = getis_ord._off_diagonal(matrix)
+        cardinality = np.diff(others.indptr)
+        assert getis_ord._row_constant(others, cardinality)
+        ids = getis_ord.permutation_ids(y.size, int(cardinality.max()), 99, 4)
+        assert_allclose(
+            getis_ord._row_constant_sums(y, others, cardinality, ids),
+            getis_ord._weighted_sums(y, others, cardinality, ids),
+            rtol=1e-12,
+        )
+    uneven = binary.tolil()
+    uneven[0, 1] = 0.5
+    others = getis_ord._off_diagonal(getis_ord.weights_matrix(uneven, 1.0))
+    assert not getis_ord._row_constant(others, np.diff(others.indptr))

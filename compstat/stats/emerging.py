@@ -43,7 +43,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
-from compstat.stats.getis_ord import DEFAULT_SEED, Correction, gi_star
+from compstat.stats.getis_ord import (
+    DEFAULT_SEED,
+    Correction,
+    analytic_gi_star,
+    gi_star,
+    hotspot_bins,
+    weights_matrix,
+)
 
 RULES = (
     "new",
@@ -91,11 +98,10 @@ def _tie_term(x: np.ndarray) -> np.ndarray:
     rows, steps = ordered.shape
     starts = np.ones((rows, steps), dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    term = np.zeros(rows)
-    for row in range(rows):
-        sizes = np.diff(np.append(np.flatnonzero(starts[row]), steps))
-        term[row] = (sizes * (sizes - 1) * (2 * sizes + 5)).sum()
-    return term
+    # Number each row's groups 0, 1, ... and count the members of each.
+    groups = np.cumsum(starts, axis=1) - 1 + steps * np.arange(rows)[:, None]
+    sizes = np.bincount(groups.ravel(), minlength=rows * steps).reshape(rows, steps)
+    return (sizes * (sizes - 1) * (2 * sizes + 5)).sum(axis=1).astype(float)
 
 
 def classify_emerging(
@@ -185,6 +191,11 @@ def space_time_gi_star(
     ``permutations`` they use pseudo p-values, every step with the same ``seed``.
     """
     counts = np.asarray(counts, dtype=float)
+    if permutations <= 0:
+        _, z = analytic_gi_star(counts, weights_matrix(weights, 1.0))
+        p = 2.0 * stats.norm.sf(np.abs(z))
+        bins = [hotspot_bins(z[:, step], p[:, step], correction) for step in range(z.shape[1])]
+        return z, np.column_stack(bins).astype(np.int8)
     z = np.zeros(counts.shape)
     bins = np.zeros(counts.shape, dtype=np.int8)
     for step in range(counts.shape[1]):
