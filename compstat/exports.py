@@ -125,12 +125,17 @@ def file_name(*parts: object, extension: str) -> str:
 
 #: Types :func:`json.dumps` writes as they are (floats are not: NaN must become null).
 _PLAIN_TYPES = frozenset({int, str, bool, type(None)})
+_NUMBER_TYPES = _PLAIN_TYPES | {float}
 
 
 def jsonable(value: Any) -> Any:
     """Return ``value`` ready for :func:`json.dumps`: ISO dates, plain numbers, None for NaN."""
-    if type(value) is list and all(type(v) in _PLAIN_TYPES for v in value):
-        return value  # ids, codes, a map's arcs: nothing to convert
+    if type(value) is list:
+        kinds = set(map(type, value))
+        if kinds <= _PLAIN_TYPES:
+            return value  # ids, codes: nothing to convert
+        if kinds <= _NUMBER_TYPES:
+            return [None if v != v else v for v in value]  # a column of numbers: NaN -> None
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):

@@ -273,3 +273,40 @@ def test_commander_in_charge_at_the_end_of_the_window(real_db, tmp_path):
     }
     assert after.roster_fictitious and not before.roster_fictitious
     assert before.rows["commander"].isna().all()
+
+
+def test_the_data_version_is_read_once_per_transaction_and_anew_after(real_db):
+    # A request's cache lookups share one version; the next transaction sees a new one.
+    from sqlalchemy import event
+
+    from compstat.queries import cube as cubes
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(real_db, "before_cursor_execute", seen)
+    try:
+        with real_db.connect() as conn:
+            first = cubes.data_version(conn)
+            assert cubes.data_version(conn) == first
+            assert len(statements) == 1
+            conn.execute(
+                text("INSERT INTO commander (loaded_at) SELECT now() WHERE false")
+            )  # a statement in the same transaction does not drop the memo
+            assert cubes.data_version(conn) == first and len(statements) == 2
+            conn.rollback()
+            assert cubes.data_version(conn) == first and len(statements) == 3
+    finally:
+        event.remove(real_db, "before_cursor_execute", seen)
+
+
+def test_day_bounds_take_the_haystacks_type():
+    import numpy as np
+
+    from compstat.queries.cube import day_bounds, day_number
+
+    bounds = day_bounds(date(2023, 1, 1), date(2023, 1, 31), np.dtype(np.int32))
+    assert bounds.dtype == np.int32
+    assert bounds.tolist() == [day_number(date(2023, 1, 1)), day_number(date(2023, 2, 1))]

@@ -6,6 +6,7 @@ import io
 import json
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -145,3 +146,16 @@ def test_file_names_are_safe_and_descriptive() -> None:
     assert exports.file_name(extension="json") == "export.json"
     with pytest.raises(KeyError, match="unknown export format"):
         exports.get("pdf")
+
+
+def test_jsonable_turns_nan_into_null_in_plain_and_nested_lists() -> None:
+    from compstat.exports import jsonable
+
+    numbers = [1, 2.5, float("nan"), None, "a", True]
+    assert jsonable(numbers) == [1, 2.5, None, None, "a", True]
+    assert jsonable({"c": [[float("nan"), 1.0]], "d": (np.float64("nan"),)}) == {
+        "c": [[None, 1.0]],
+        "d": [None],
+    }
+    plain = [1, "b", None]
+    assert jsonable(plain) is plain

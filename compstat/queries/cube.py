@@ -88,9 +88,23 @@ def data_version(conn: Connection) -> tuple:
     """Return a value that changes whenever a load or a roster changes what reads return.
 
     It names the database itself (its oid), so a database dropped and created again
-    under the same name never meets the arrays cached for the old one.
+    under the same name never meets the arrays cached for the old one. It is read once
+    per transaction: a request's cached tables all belong to one version, and a map's
+    half-dozen cache lookups cost one round trip.
     """
-    return tuple(conn.execute(text(_VERSION)).one())
+    transaction = conn.get_transaction()
+    seen = conn.info.get(_VERSION_SEEN)
+    if transaction is not None and seen is not None and seen[0] is transaction:
+        return seen[1]
+    version = tuple(conn.execute(text(_VERSION)).one())
+    if transaction is None:
+        transaction = conn.get_transaction()  # begun by the statement above
+    conn.info[_VERSION_SEEN] = (transaction, version)
+    return version
+
+
+#: Where :func:`data_version` keeps the version read in the connection's transaction.
+_VERSION_SEEN = "compstat_data_version"
 
 
 def natural_key(code: str) -> tuple:
@@ -147,6 +161,8 @@ class Cube:
     category_ids: dict[str, int]
     #: Each level's units (:func:`units`), built on first use: a cube never changes.
     level_units: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+    #: Other tables derived from the cube alone (:func:`derived`), built on first use.
+    derived_tables: dict[tuple, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def last_day(self) -> date | None:
@@ -160,7 +176,7 @@ class Cube:
 
     def rows_between(self, start: date, end: date) -> slice:
         """Return the slice of rows whose day lies in ``[start, end]``."""
-        lo, hi = np.searchsorted(self.day, [day_number(start), day_number(end) + 1])
+        lo, hi = np.searchsorted(self.day, day_bounds(start, end, self.day.dtype))
         return slice(int(lo), int(hi))
 
     def covered_days(self, start: date, end: date) -> int:
@@ -175,6 +191,14 @@ class Cube:
 def day_number(day: date) -> int:
     """Return days since 1970-01-01."""
     return int((np.datetime64(day, "D") - EPOCH).astype(np.int64))
+
+
+def day_bounds(start: date, end: date, dtype: np.dtype) -> np.ndarray:
+    """Return ``[start, end + 1)`` as day numbers of ``dtype``, for :func:`numpy.searchsorted`.
+
+    Of the haystack's own type: a wider needle would make NumPy copy the whole haystack.
+    """
+    return np.array([day_number(start), day_number(end) + 1], dtype=dtype)
 
 
 def to_date(number: int) -> date:
@@ -282,6 +306,13 @@ def units(c: Cube, level: str) -> pd.DataFrame:
     if level not in c.level_units:
         c.level_units[level] = _units(c, level)
     return c.level_units[level]
+
+
+def derived(c: Cube, key: tuple, compute: Callable[[], T]) -> T:
+    """Return ``compute()``, kept with the cube: it depends on the cube alone (read-only)."""
+    if key not in c.derived_tables:
+        c.derived_tables[key] = compute()
+    return c.derived_tables[key]  # type: ignore[return-value]
 
 
 def _units(c: Cube, level: str) -> pd.DataFrame:

@@ -208,7 +208,9 @@ def load_study(conn: Connection, q: EvaluationQuery) -> StudyData:
     metric = shapes.geometry.to_crs(32614)
     weights = hs.level_weights(conn, q.vintage, "quadrant", quadrants["unit_id"].tolist())
     points = hs.incident_points(conn, q.vintage)
-    lo, hi = np.searchsorted(points.day, [_day(q.first_training_day()), _day(q.end) + 1])
+    lo, hi = np.searchsorted(
+        points.day, cubes.day_bounds(q.first_training_day(), q.end, points.day.dtype)
+    )
     keep, excluded = _kept(conn, q, points.x[lo:hi], points.y[lo:hi])
     xy = np.column_stack([points.x[lo:hi][keep], points.y[lo:hi][keep]])
     return StudyData(

@@ -242,7 +242,7 @@ class UnitCounter:
         self, c: cubes.Cube, frame: pd.DataFrame, level: str, basis: str, g: Group
     ) -> None:
         self.cube, self.basis, self.group, self.units = c, basis, g, len(frame)
-        self.lookup = acc.slot_lookup(c, frame, level, outside=False)
+        self.lookup = _slot_lookup(c, frame, level)
         self.matrix = acc.group_matrix(c, [g])
 
     def __call__(self, window: win.Window) -> np.ndarray:
@@ -253,6 +253,15 @@ class UnitCounter:
             self.cube, self.basis, window, self.lookup, self.units, self.matrix
         )
         return counts[:, 0]
+
+
+def _slot_lookup(c: cubes.Cube, frame: pd.DataFrame, level: str) -> np.ndarray:
+    """Return :func:`accountability.slot_lookup` of ``frame``, kept with the cube for a level."""
+    if frame is not cubes.units(c, level):
+        return acc.slot_lookup(c, frame, level, outside=False)
+    return cubes.derived(
+        c, ("slot_lookup", level), lambda: acc.slot_lookup(c, frame, level, outside=False)
+    )
 
 
 def unit_counts(
@@ -283,29 +292,31 @@ def _base_rows(
     columns = {
         "vintage": q.vintage,
         "level": q.level,
-        "unit_id": frame["unit_id"].to_numpy(),
-        "unit_name": frame["unit_name"].to_numpy(),
-        "parent_id": frame["parent_id"].to_numpy(),
+        "unit_id": frame["unit_id"].array,
+        "unit_name": frame["unit_name"].array,
+        "parent_id": frame["parent_id"].array,
         "group": q.group,
         "window": q.window,
         "start": window.start,
         "end": window.end,
-        "count": current,
+        "count": _whole(current),
         "rate_per_100k": np.round(rate, 2),
         "density_km2": np.round(per_km2, 3),
-        "population": population,
+        "population": _whole(population),
         "area_km2": np.round(area, 4),
     }
     for period in ("previous", "year_ago"):
         z = change_z(current, counts[period])
-        columns[period] = counts[period]
+        columns[period] = _whole(counts[period])
         columns[f"{period}_pct_change"] = np.round(pct_change(current, counts[period]), 1)
         columns[f"{period}_z"] = np.round(z, 3)
         columns[f"{period}_flag"] = flag_labels(change_flag(z))
-    frame = pd.DataFrame(columns)
-    for name in ("count", "previous", "year_ago", "population"):
-        frame[name] = pd.array(np.round(frame[name].to_numpy(float)), dtype="Int64")
-    return frame
+    return pd.DataFrame(columns)
+
+
+def _whole(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Return counts as nullable integers (NaN, a period without data, as missing)."""
+    return pd.array(np.round(values), dtype="Int64")
 
 
 def _gi_columns(values: np.ndarray, weights, q: HotspotQuery) -> dict[str, np.ndarray]:
@@ -427,7 +438,7 @@ class Points:
 
     def select(self, start: date, end: date, category_ids: list[int]) -> np.ndarray:
         """Return the positions of the points of some categories in ``[start, end]``."""
-        lo, hi = np.searchsorted(self.day, [cubes.day_number(start), cubes.day_number(end) + 1])
+        lo, hi = np.searchsorted(self.day, cubes.day_bounds(start, end, self.day.dtype))
         return lo + np.flatnonzero(np.isin(self.category[lo:hi], category_ids))
 
     def between(self, start: date, end: date, category_ids: list[int]) -> np.ndarray:
@@ -603,9 +614,10 @@ def layer_values(conn: Connection, q: HotspotQuery) -> dict:
             ("emerging_span", result.emerging_span),
         )
     }
-    values = result.rows[VALUE_COLUMNS]
-    clean = values.astype(object).where(values.notna(), None)
-    columns = {name: clean[name].tolist() for name in VALUE_COLUMNS}
+    columns = {
+        name: result.rows[name].to_numpy(dtype=object, na_value=None).tolist()
+        for name in VALUE_COLUMNS
+    }
     return {
         **periods,
         "notes": _records(pd.DataFrame(result.notes)) if result.notes else [],
