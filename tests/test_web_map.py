@@ -115,9 +115,10 @@ def client_as(app: Flask, users: dict[str, str], role: str) -> FlaskClient:
 
 @pytest.fixture(scope="module")
 def client(app: Flask, users: dict[str, str]) -> FlaskClient:
-    """A commander; the first request builds the count cube and the shapes (warms the app)."""
+    """A commander; the first requests build the count cube and the shapes (warm the app)."""
     client = client_as(app, users, "commander")
-    assert client.get(f"/mapa.json?vintage=2016&as_of={AS_OF}&shapes=1").status_code == 200
+    assert client.get("/mapa/formas.json?vintage=2016").status_code == 200
+    assert client.get(f"/mapa.json?vintage=2016&as_of={AS_OF}").status_code == 200
     return client
 
 
@@ -153,16 +154,26 @@ def test_researchers_get_no_density_surface(app: Flask, users) -> None:
     assert 'value="kde"' not in page
     refused = researcher.get(f"/mapa/densidad.json?vintage=2016&as_of={AS_OF}")
     assert refused.status_code == 403
-    body = researcher.get(f"/mapa.json?vintage=2016&as_of={AS_OF}&shapes=1").get_data(as_text=True)
-    assert [m for m in POINT_MARKERS if m in body] == []
+    for url in (f"/mapa.json?vintage=2016&as_of={AS_OF}", "/mapa/formas.json?vintage=2016"):
+        body = researcher.get(url).get_data(as_text=True)
+        assert [m for m in POINT_MARKERS if m in body] == []
 
 
-def test_first_map_sends_shapes_and_a_window_switch_only_numbers(client: FlaskClient) -> None:
-    first = values(client, shapes="1")
-    objects = first["shapes"]["objects"]
-    assert first["shapes"]["type"] == "Topology"
-    assert len(objects["units"]["geometries"]) == len(first["unit_ids"]) == 847
+def test_shapes_come_once_and_a_window_switch_sends_only_numbers(client: FlaskClient) -> None:
+    response = client.get("/mapa/formas.json?vintage=2016&level=quadrant")
+    topology = response.get_json()
+    assert topology["type"] == "Topology"
+    objects = topology["objects"]
+    first = values(client)
+    assert [g["id"] for g in objects["units"]["geometries"]] == first["unit_ids"]
+    assert len(first["unit_ids"]) == 847
     assert len(objects["outlines"]["geometries"]) == 5  # the zones, for orientation
+    # the browser keeps the shapes and asks again only whether they changed
+    again = client.get(
+        "/mapa/formas.json?vintage=2016&level=quadrant",
+        headers={"If-None-Match": response.headers["ETag"]},
+    )
+    assert again.status_code == 304 and again.data == b""
     switch = values(client, window="week")
     assert "shapes" not in switch and "facts" not in switch and "commanders" not in switch
     assert switch["unit_ids"] == first["unit_ids"]
@@ -460,7 +471,6 @@ def test_map_in_the_browser(live_url: str, planted: dict, tmp_path: Path) -> Non
             page.wait_for_selector('#map[data-window-start="2015-06-22"][data-state="ready"]')
             fetched = data_requests[before:]
             assert fetched and all(u.startswith("/mapa.json?") for u in fetched)
-            assert all("shapes=1" not in u for u in fetched)
             assert "window=week" in page.url
             assert page.locator("#map-total").inner_text() != total_28d
             page.locator(f'#map path[data-unit="{centre}"]').click()

@@ -73,6 +73,7 @@ RULES: dict[str, frozenset[str]] = {
     # points
     "hotspots.page": EVERY_ROLE,
     "hotspots.values": EVERY_ROLE,
+    "hotspots.shapes": EVERY_ROLE,
     "hotspots.units": EVERY_ROLE,
     "hotspots.download": EVERY_ROLE,
     "hotspots.methods": EVERY_ROLE,

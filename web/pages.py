@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pandas as pd
-from flask import Response, render_template, url_for
+from flask import Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from compstat import exports
@@ -75,6 +75,14 @@ def data(payload: dict[str, Any]) -> ResponseReturnValue:
     response = json_response(payload)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def cached_json(body: bytes) -> ResponseReturnValue:
+    """Return JSON text that a browser keeps and revalidates (ETag; 304 when unchanged)."""
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 #: Messages the map's script needs (passed as JSON in a data- attribute: no inline script).

@@ -682,16 +682,18 @@ def unit_facts(conn: Connection, vintage: str, level: str) -> dict[str, list]:
     }
 
 
-def map_payload(conn: Connection, q: HotspotQuery, outline: str | None = None) -> dict:
-    """Return a first map's data: the shapes once, then the numbers column-wise.
+def shapes_json(conn: Connection, vintage: str, level: str, outline: str | None) -> bytes:
+    """Return :func:`shapes_topology` as compact UTF-8 JSON, written once per data version.
 
-    ``{"shapes": shapes_topology(...), **layer_values(...)}``; later windows need only
-    :func:`layer_values`, and a pop-up the :func:`unit_facts`.
+    A first map of each vintage and level sends it; writing its hundred thousand
+    numbers anew for every map would cost more than computing the window's numbers.
     """
-    return {
-        "shapes": shapes_topology(conn, q.vintage, q.level, outline),
-        **layer_values(conn, q),
-    }
+
+    def compute() -> bytes:
+        topology = shapes_topology(conn, vintage, level, outline)
+        return json.dumps(topology, ensure_ascii=False, separators=(",", ":")).encode()
+
+    return cubes.cached_table(conn, ("hotspot_topology_json", vintage, level, outline), compute)
 
 
 def layer_geojson(conn: Connection, q: HotspotQuery) -> dict:

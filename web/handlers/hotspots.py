@@ -156,26 +156,48 @@ def _resolved(conn: Connection, r: MapRequest) -> MapRequest:
     return replace(r, vintage=vintage)
 
 
-def map_data(conn: Connection, r: MapRequest, shapes: bool) -> dict[str, Any]:
-    """Return the numbers of the requested window (and, with ``shapes``, the shapes once).
+def map_data(conn: Connection, r: MapRequest) -> dict[str, Any]:
+    """Return the numbers of the requested window, column-wise in the order of the shapes.
 
-    ``{"vintage", "level", "group", "basis", **layer_values}``; with ``shapes`` also
-    ``"shapes"`` (:func:`compstat.queries.hotspots.map_payload`: a topology whose
-    ``outlines`` are the zones, for orientation, unless the level is zones). What only a
-    pop-up shows comes apart, when one first needs it (:func:`map_units`).
+    ``{"vintage", "level", "group", "basis", **layer_values}``. The shapes come apart
+    (:func:`map_shapes`), once per vintage and level, and what only a pop-up shows when
+    one first needs it (:func:`map_units`), so a window switch carries numbers only.
     """
     r = _resolved(conn, r)
-    q = r.hotspot_query()
-    outline = None if q.level == OUTLINE_LEVEL else OUTLINE_LEVEL
-    payload = hs.map_payload(conn, q, outline) if shapes else hs.layer_values(conn, q)
     chosen = group(r.group)
     return {
         "vintage": r.vintage,
         "level": r.level,
         "basis": r.basis,
         "group": {"code": chosen.code, "name_es": chosen.name_es, "name_en": chosen.name_en},
-        **payload,
+        **hs.layer_values(conn, r.hotspot_query()),
     }
+
+
+@dataclass(frozen=True)
+class ShapesRequest:
+    """Which shapes a map draws: a vintage's units of a level."""
+
+    vintage: str | None
+    level: str
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ShapesRequest:
+        """Build a request from URL arguments, checked."""
+        return cls(
+            vintage=text_arg(args, "vintage"), level=choice(args, "level", LEVELS, "quadrant")
+        )
+
+
+def map_shapes(conn: Connection, r: ShapesRequest) -> bytes:
+    """Return the level's shapes as TopoJSON text (:func:`compstat.queries.hotspots.shapes_json`).
+
+    Object ``units`` holds the units in the order of the numbers; ``outlines`` the zones,
+    drawn over them for orientation, unless the level is zones.
+    """
+    vintage, _ = resolve_vintage(conn, r.vintage)
+    outline = None if r.level == OUTLINE_LEVEL else OUTLINE_LEVEL
+    return hs.shapes_json(conn, vintage, r.level, outline)
 
 
 @dataclass(frozen=True)

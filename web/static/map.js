@@ -1,7 +1,7 @@
 // The hotspot map (/mapa). Leaflet comes from Debian's libjs-leaflet, served by the app; no
 // base tiles (nothing leaves the app's host) and no inline script: the page passes its URLs
 // and messages in data- attributes of #map. The shapes load once per vintage and level
-// (/mapa.json?shapes=1, a TopoJSON topology: shared borders once, quantised); a window,
+// (/mapa/formas.json, a TopoJSON topology: shared borders once, quantised); a window,
 // group or basis switch fetches only the numbers (/mapa.json); measure and layer switches
 // redraw what is already here; what only a pop-up shows (commanders, population, area)
 // loads when a pop-up first needs it (/mapa/unidades.json). The whole view state
@@ -142,15 +142,15 @@
 
   function load() {
     var s = state(), key = s.vintage + "|" + s.level, withShapes = key !== shapesKey;
-    var q = dataQuery(s);
-    if (withShapes) q.set("shapes", "1");
     var mine = ++requests;
     el.setAttribute("data-state", "loading");
     status(label("map_loading"));
-    return fetchJson(el.getAttribute("data-values") + "?" + q.toString()).then(function (payload) {
+    var topology = withShapes ? fetchJson(el.getAttribute("data-shapes") + "?" + shapesQuery(s)) : null;
+    var numbers = fetchJson(el.getAttribute("data-values") + "?" + dataQuery(s).toString());
+    return Promise.all([topology, numbers]).then(function (loaded) {
       if (mine !== requests) return;
-      if (withShapes) setShapes(payload, key);
-      setValues(payload);
+      if (withShapes) setShapes(loaded[0], key);
+      setValues(loaded[1]);
       status("");
       el.setAttribute("data-state", "ready");
       return loadOverlays();
@@ -159,6 +159,10 @@
       status(label("map_error") + " (" + error.message + ")", true);
       el.setAttribute("data-state", "error");
     });
+  }
+
+  function shapesQuery(s) {
+    return new URLSearchParams({ vintage: s.vintage, level: s.level }).toString();
   }
 
   // Overlays fetched for the current view when switched on: the density surface, the
@@ -230,9 +234,9 @@
 
   // -- drawing ------------------------------------------------------------------------------
 
-  function setShapes(payload, key) {
-    shapes = topoFeatures(payload.shapes, "units");
-    var zones = topoFeatures(payload.shapes, "outlines");
+  function setShapes(topology, key) {
+    shapes = topoFeatures(topology, "units");
+    var zones = topoFeatures(topology, "outlines");
     shapesKey = key;
     index = {};
     shapes.features.forEach(function (f, i) { index[f.properties.unit_id] = i; });

@@ -1,9 +1,10 @@
 """The hotspot map (``/mapa``), its JSON, its downloads and the planner's methods page.
 
-``/mapa.json`` (numbers of a window, shapes once), ``/mapa/unidades.json`` (the units'
-commanders and facts, for the pop-ups), ``/mapa/densidad.json`` (the density surface),
-``/mapa/puntos.json`` (incident points), ``/mapa/lugares.json`` (reporting places),
-``/mapa.geojson`` and ``/mapa.csv`` (the displayed layer), ``/mapa/metodos``.
+``/mapa.json`` (numbers of a window), ``/mapa/formas.json`` (shapes, once per vintage and
+level), ``/mapa/unidades.json`` (the units' commanders and facts, for the pop-ups),
+``/mapa/densidad.json`` (the density surface), ``/mapa/puntos.json`` (incident points),
+``/mapa/lugares.json`` (reporting places), ``/mapa.geojson`` and ``/mapa.csv`` (the displayed
+layer), ``/mapa/metodos``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask_login import current_user
 from web import pages
 from web.database import run, run_audited
 from web.handlers import hotspots as handlers
-from web.handlers.hotspots import MapRequest, UnitsRequest
+from web.handlers.hotspots import MapRequest, ShapesRequest, UnitsRequest
 
 bp = Blueprint("hotspots", __name__)
 
@@ -30,12 +31,14 @@ def page() -> ResponseReturnValue:
 
 @bp.get("/mapa.json")
 def values() -> ResponseReturnValue:
-    """Return a window's numbers per unit (``?shapes=1``: with the shapes, for a first map)."""
-    return pages.data(
-        run(
-            handlers.map_data, MapRequest.from_args(request.args), request.args.get("shapes") == "1"
-        )
-    )
+    """Return a window's numbers per unit."""
+    return pages.data(run(handlers.map_data, MapRequest.from_args(request.args)))
+
+
+@bp.get("/mapa/formas.json")
+def shapes() -> ResponseReturnValue:
+    """Return a level's shapes as TopoJSON (revalidated by ETag: they change with loads)."""
+    return pages.cached_json(run(handlers.map_shapes, ShapesRequest.from_args(request.args)))
 
 
 @bp.get("/mapa/unidades.json")
