@@ -132,8 +132,9 @@ def _hotspots(results: dict) -> list[str]:
         return ["The hotspot map was not measured in this run.", ""]
     labels = {
         "map_layer": (
-            "first map of a 28-day window: `/mapa` and `/mapa.json?shapes=1` as a browser gets "
-            "them (numbers, Gi* 999, emerging computed; topology cached)"
+            "first map of a 28-day window as a browser gets it: `/mapa`, `/mapa/formas.json` "
+            "(topology written once per data version) and `/mapa.json` (numbers, Gi* 999, "
+            "emerging computed)"
         ),
         "window_switch": "window switch (`/mapa.json`, numbers only)",
         "gi_star_999": "Gi* with 999 permutations, 847 quadrants",
