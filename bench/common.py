@@ -62,8 +62,12 @@ def data_root() -> Path:
 def paths() -> dict[str, Path]:
     """Return the files the benchmark reads."""
     root = data_root()
-    return {"fgj": root / FGJ, "q2016": root / Q2016, "pop2016": root / POP2016,
-            "q2023": root / Q2023}  # fmt: skip
+    return {
+        "fgj": root / FGJ,
+        "q2016": root / Q2016,
+        "pop2016": root / POP2016,
+        "q2023": root / Q2023,
+    }
 
 
 def database_name(pipeline: str) -> str:
@@ -138,11 +142,14 @@ def relations(engine: Engine, tables: list[str]) -> list[dict]:
     with engine.connect() as conn:
         for table in tables:
             rows, heap, index = conn.execute(
-                text(f"SELECT (SELECT count(*) FROM {table}), pg_table_size('{table}'), "
-                     f"pg_indexes_size('{table}')")
-            ).one()  # fmt: skip
-            out.append({"table": table, "rows": int(rows), "table_mb": heap / 1e6,
-                        "index_mb": index / 1e6})  # fmt: skip
+                text(
+                    f"SELECT (SELECT count(*) FROM {table}), pg_table_size('{table}'), "
+                    f"pg_indexes_size('{table}')"
+                )
+            ).one()
+            out.append(
+                {"table": table, "rows": int(rows), "table_mb": heap / 1e6, "index_mb": index / 1e6}
+            )
     return out
 
 

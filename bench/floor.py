@@ -31,8 +31,12 @@ CREATE TABLE {TABLE} (
     offence smallint NOT NULL
 )
 """
-TYPES = {"latitud": pa.float64(), "longitud": pa.float64(), "fecha_hecho": pa.string(),
-         "delito": pa.string()}  # fmt: skip
+TYPES = {
+    "latitud": pa.float64(),
+    "longitud": pa.float64(),
+    "fecha_hecho": pa.string(),
+    "delito": pa.string(),
+}
 #: Bytes handed to ``copy.write`` at a time.
 PIECE = 1 << 20
 
@@ -62,13 +66,15 @@ def parse(path: Path) -> dict[str, np.ndarray]:
 
 def encode(columns: dict[str, np.ndarray]) -> bytes:
     """Return the binary ``COPY`` stream of the numeric columns."""
-    return pgcopy.encode([
-        pgcopy.fixed(columns["id"], ">i8"),
-        pgcopy.fixed(columns["lat"], ">f8"),
-        pgcopy.fixed(columns["lon"], ">f8"),
-        pgcopy.dates(columns["day"]),
-        pgcopy.fixed(columns["offence"], ">i2"),
-    ])  # fmt: skip
+    return pgcopy.encode(
+        [
+            pgcopy.fixed(columns["id"], ">i8"),
+            pgcopy.fixed(columns["lat"], ">f8"),
+            pgcopy.fixed(columns["lon"], ">f8"),
+            pgcopy.dates(columns["day"]),
+            pgcopy.fixed(columns["offence"], ">i2"),
+        ]
+    )
 
 
 def prepare(engine: Engine, path: Path) -> tuple[bytes, dict]:
@@ -80,8 +86,13 @@ def prepare(engine: Engine, path: Path) -> tuple[bytes, dict]:
     t1 = time.perf_counter()
     payload = encode(columns)
     t2 = time.perf_counter()
-    facts = {"rows_in": int(columns["rows_in"]), "rows_stored": len(columns["id"]),
-             "parse_s": t1 - t0, "encode_s": t2 - t1, "copy_bytes": len(payload)}  # fmt: skip
+    facts = {
+        "rows_in": int(columns["rows_in"]),
+        "rows_stored": len(columns["id"]),
+        "parse_s": t1 - t0,
+        "encode_s": t2 - t1,
+        "copy_bytes": len(payload),
+    }
     return payload, facts
 
 

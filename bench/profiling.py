@@ -90,8 +90,15 @@ def _tree(
             if value[3] >= share * total and callee not in seen:
                 children.append((value[3], callee, value[1]))
         for cumulative, callee, calls in sorted(children, reverse=True):
-            tree.append({"level": level, "name": _name(callee), "calls": calls,
-                         "cum_s": cumulative, "share": cumulative / total})  # fmt: skip
+            tree.append(
+                {
+                    "level": level,
+                    "name": _name(callee),
+                    "calls": calls,
+                    "cum_s": cumulative,
+                    "share": cumulative / total,
+                }
+            )
             if level >= depth or not _is_project(callee):
                 continue
             if len(raw[callee][4]) > 1:
@@ -103,21 +110,36 @@ def _tree(
     walk(root, start, frozenset({root}))
     helpers = []
     for func, cumulative in sorted(shared.items(), key=lambda item: -item[1]):
-        parts = [{"name": _name(callee), "calls": value[1], "cum_s": value[3],
-                  "share": value[3] / total}
-                 for callee, value in sorted(callees.get(func, {}).items(),
-                                             key=lambda item: -item[1][3])
-                 if value[3] >= share * total]  # fmt: skip
-        helpers.append({"name": _name(func), "calls": raw[func][1], "cum_s": cumulative,
-                        "share": cumulative / total, "callees": parts})  # fmt: skip
+        parts = [
+            {"name": _name(callee), "calls": value[1], "cum_s": value[3], "share": value[3] / total}
+            for callee, value in sorted(callees.get(func, {}).items(), key=lambda item: -item[1][3])
+            if value[3] >= share * total
+        ]
+        helpers.append(
+            {
+                "name": _name(func),
+                "calls": raw[func][1],
+                "cum_s": cumulative,
+                "share": cumulative / total,
+                "callees": parts,
+            }
+        )
     return {"tree": tree, "shared": helpers}
 
 
 def _top_own(stats: pstats.Stats, total: float, n: int = 12) -> list[dict]:
     raw = stats.stats  # type: ignore[attr-defined]
     own = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:n]
-    return [{"name": _name(func), "calls": value[1], "own_s": value[2], "cum_s": value[3],
-             "share": value[2] / total} for func, value in own]  # fmt: skip
+    return [
+        {
+            "name": _name(func),
+            "calls": value[1],
+            "own_s": value[2],
+            "cum_s": value[3],
+            "share": value[2] / total,
+        }
+        for func, value in own
+    ]
 
 
 def _own(stats: pstats.Stats, file_suffix: str, name: str) -> float:
@@ -143,9 +165,12 @@ def summarise(profiler: ThreadProfiler, wall_s: float, depth: int = 4, share: fl
     raw = stats.stats  # type: ignore[attr-defined]
     root = next(f for f in raw if f[0].endswith(ROOT[0]) and f[2] == ROOT[1])
     total = raw[root][3]
-    main = {**_tree(stats, root, total, depth, share), "top_own": _top_own(stats, total),
-            "lock_wait_s": raw.get(LOCK_WAIT, (0, 0, 0.0))[2],
-            "server_wait_s": _own(stats, *PSYCOPG_WAIT)}  # fmt: skip
+    main = {
+        **_tree(stats, root, total, depth, share),
+        "top_own": _top_own(stats, total),
+        "lock_wait_s": raw.get(LOCK_WAIT, (0, 0, 0.0))[2],
+        "server_wait_s": _own(stats, *PSYCOPG_WAIT),
+    }
     groups = []
     for name, profilers in sorted(profiler.groups().items()):
         merged = pstats.Stats(profilers[0])
@@ -156,19 +181,35 @@ def summarise(profiler: ThreadProfiler, wall_s: float, depth: int = 4, share: fl
         busy_total = sum(graw[f][3] for f in runs)
         idle = sum(graw.get(f, (0, 0, 0.0))[2] for f in (LOCK_WAIT, QUEUE_WAIT))
         # Entry points: the project's functions the thread machinery calls directly.
-        entries = [f for f, v in graw.items() if _is_project(f)
-                   and v[3] >= share * total and not any(_is_project(c) for c in v[4])]  # fmt: skip
+        entries = [
+            f
+            for f, v in graw.items()
+            if _is_project(f) and v[3] >= share * total and not any(_is_project(c) for c in v[4])
+        ]
         tree, shared = [], []
         for entry in sorted(entries, key=lambda f: -graw[f][3]):
-            tree.append({"level": 1, "name": _name(entry), "calls": graw[entry][1],
-                         "cum_s": graw[entry][3], "share": graw[entry][3] / total})  # fmt: skip
+            tree.append(
+                {
+                    "level": 1,
+                    "name": _name(entry),
+                    "calls": graw[entry][1],
+                    "cum_s": graw[entry][3],
+                    "share": graw[entry][3] / total,
+                }
+            )
             below = _tree(merged, entry, total, depth + 1, share, start=2)
             tree += below["tree"]
             shared += below["shared"]
-        groups.append({
-            "name": name, "threads": len(profilers), "thread_s": busy_total,
-            "idle_s": idle, "server_wait_s": _own(merged, *PSYCOPG_WAIT),
-            "tree": tree, "shared": shared,
-            "top_own": _top_own(merged, total, 8),
-        })  # fmt: skip
+        groups.append(
+            {
+                "name": name,
+                "threads": len(profilers),
+                "thread_s": busy_total,
+                "idle_s": idle,
+                "server_wait_s": _own(merged, *PSYCOPG_WAIT),
+                "tree": tree,
+                "shared": shared,
+                "top_own": _top_own(merged, total, 8),
+            }
+        )
     return {"wall_s": wall_s, "profiled_s": total, "main": main, "threads": groups}

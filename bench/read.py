@@ -42,8 +42,20 @@ from compstat.queries.trends import TrendQuery, compute_trend
 VINTAGE = "2023"
 #: Sundays spread over 2021-2023, so every window and its year-ago period hold FGJ data.
 AS_OF = tuple(date(2021, 3, 7) + timedelta(weeks=9 * i) for i in range(16))
-SECTORS = ("C-1.7", "N-1.4", "O-2.2", "P-1.3", "S-2.1", "C-1.1", "N-2.1", "O-1.1", "P-2.1",
-           "S-1.1", "N-3.1", "O-3.1")  # fmt: skip
+SECTORS = (
+    "C-1.7",
+    "N-1.4",
+    "O-2.2",
+    "P-1.3",
+    "S-2.1",
+    "C-1.1",
+    "N-2.1",
+    "O-1.1",
+    "P-2.1",
+    "S-1.1",
+    "N-3.1",
+    "O-3.1",
+)
 RAW_REPEAT = 3
 TARGET_SPEEDUP = 20.0
 TARGET_PAGE_KB = 300.0
@@ -81,20 +93,30 @@ def _timed(work: Callable[[], object]) -> float:
 def _summary(seconds: list[float]) -> dict:
     ordered = sorted(seconds)
     p95 = float(np.percentile(ordered, 95)) if len(ordered) > 1 else ordered[0]
-    return {"n": len(ordered), "p50_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000,
-            "max_ms": ordered[-1] * 1000}  # fmt: skip
+    return {
+        "n": len(ordered),
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p95_ms": p95 * 1000,
+        "max_ms": ordered[-1] * 1000,
+    }
 
 
 def raw_weekly(conn: Connection, as_of: date) -> pd.DataFrame:
     """Return the sector table's counts per sector, category and period, from raw tables."""
-    periods = [(f"p_{kind}_{name}", w) for kind, ws in win.standard_windows(as_of).items()
-               for name, w in ws.periods().items()]  # fmt: skip
+    periods = [
+        (f"p_{kind}_{name}", w)
+        for kind, ws in win.standard_windows(as_of).items()
+        for name, w in ws.periods().items()
+    ]
     columns = ", ".join(
         f"count(*) FILTER (WHERE i.occurred_date BETWEEN :{n}_s AND :{n}_e) AS {n}"
         for n, _ in periods
     )
-    params = {"vintage": VINTAGE, "first": min(w.start for _, w in periods),
-              "last": max(w.end for _, w in periods)}  # fmt: skip
+    params = {
+        "vintage": VINTAGE,
+        "first": min(w.start for _, w in periods),
+        "last": max(w.end for _, w in periods),
+    }
     for name, w in periods:
         params |= {f"{name}_s": w.start, f"{name}_e": w.end}
     rows = conn.execute(text(RAW_WEEKLY.format(windows=columns)), params).mappings().all()
@@ -133,12 +155,15 @@ def measure(engine: Engine, page_bytes: Callable[[], int] | None = None) -> dict
             accountability(conn, _weekly_query(d))
         cached = [_timed(lambda d=d: accountability(conn, _weekly_query(d))) for d in AS_OF]
         out["weekly_cached"] = _summary(cached)
-        out["trend"] = _summary([_timed(lambda s=s: compute_trend(conn, _trend_query(s)))
-                                 for s in SECTORS])  # fmt: skip
-        out["raw_weekly"] = _summary([_timed(lambda d=d: raw_weekly(conn, d))
-                                      for d in AS_OF[-RAW_REPEAT:]])  # fmt: skip
-        out["raw_trend"] = _summary([_timed(lambda s=s: raw_trend(conn, s))
-                                     for s in SECTORS[:RAW_REPEAT]])  # fmt: skip
+        out["trend"] = _summary(
+            [_timed(lambda s=s: compute_trend(conn, _trend_query(s))) for s in SECTORS]
+        )
+        out["raw_weekly"] = _summary(
+            [_timed(lambda d=d: raw_weekly(conn, d)) for d in AS_OF[-RAW_REPEAT:]]
+        )
+        out["raw_trend"] = _summary(
+            [_timed(lambda s=s: raw_trend(conn, s)) for s in SECTORS[:RAW_REPEAT]]
+        )
         out["check"] = _check(conn)
     if page_bytes is not None:
         out["page_kb"] = page_bytes() / 1000

@@ -76,8 +76,10 @@ def _read_side(results: dict) -> list[str]:
     runs = results.get("raw", {}).get("end_to_end") or []
     measured = next((r["read_side"] for r in runs if r.get("read_side")), None)
     if measured is None:
-        return ["The read side was not measured in this run (it runs after the first "
-                "end-to-end load).", ""]  # fmt: skip
+        return [
+            "The read side was not measured in this run (it runs after the first end-to-end load).",
+            "",
+        ]
     labels = {
         "cube_build": "first read after a load (builds the vintage's count cube)",
         "first_weekly": "the first weekly sector table computed after that (cold memory)",
@@ -92,8 +94,9 @@ def _read_side(results: dict) -> list[str]:
         r = measured.get(key)
         if r is None:
             continue
-        lines.append(f"| {label} | {r['n']} | {r['p50_ms']:,.1f} | {r['p95_ms']:,.1f} | "
-                     f"{r['max_ms']:,.1f} |")  # fmt: skip
+        lines.append(
+            f"| {label} | {r['n']} | {r['p50_ms']:,.1f} | {r['p95_ms']:,.1f} | {r['max_ms']:,.1f} |"
+        )
     verdict = "**PASS**" if measured["speedup_weekly_p95"] >= 20 else "**MISS**"
     trend_verdict = "**PASS**" if measured["speedup_trend_p95"] >= 20 else "**MISS**"
     check = measured["check"]
@@ -109,8 +112,9 @@ def _read_side(results: dict) -> list[str]:
     ]
     if "page_kb" in measured:
         ok = "**PASS**" if measured["page_kb"] < 300 else "**MISS**"
-        lines.append(f"* weekly sector page (HTML): {measured['page_kb']:,.0f} KB; "
-                     f"target < 300 KB: {ok}")  # fmt: skip
+        lines.append(
+            f"* weekly sector page (HTML): {measured['page_kb']:,.0f} KB; target < 300 KB: {ok}"
+        )
     lines += [
         "",
         f"As-of dates: {len(measured['as_of'])} Sundays from {measured['as_of'][0]} to "
@@ -351,8 +355,12 @@ def _textbook_steps(results: dict) -> list[str]:
         return []
     steps = raw[0]["steps_s"]
     total = sum(steps.values())
-    lines = ["Where the textbook pipeline's time goes (first run):", "",
-             "| step | seconds | share |", "|---|--:|--:|"]  # fmt: skip
+    lines = [
+        "Where the textbook pipeline's time goes (first run):",
+        "",
+        "| step | seconds | share |",
+        "|---|--:|--:|",
+    ]
     lines += [f"| {name} | {s:.1f} | {s / total:.0%} |" for name, s in steps.items()]
     return [*lines, ""]
 

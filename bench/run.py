@@ -76,8 +76,11 @@ def _timed(engine: Engine, work: Callable, profiler: ThreadProfiler | None = Non
         if profiler:
             profiler.disable()
     seconds = time.perf_counter() - t0
-    after = {"seconds": seconds, "peak_rss_mb": common.peak_rss_mb(),
-             "wal_mb": common.wal_mb_since(engine, wal)}  # fmt: skip
+    after = {
+        "seconds": seconds,
+        "peak_rss_mb": common.peak_rss_mb(),
+        "wal_mb": common.wal_mb_since(engine, wal),
+    }
     return value, {**before, **after}
 
 
@@ -90,9 +93,13 @@ def _end_to_end(db_key: str, workdir: Path, tag: str, profile: bool) -> dict:
 
     profiler = ThreadProfiler() if profile else None
     summary, measured = _timed(engine, lambda: load_incidents(engine, fgj, "fgj"), profiler)
-    result = {"rows_in": summary.read, "rows_stored": summary.loaded,
-              "duplicates": summary.duplicates, "quarantined": dict(summary.quarantined),
-              **measured}  # fmt: skip
+    result = {
+        "rows_in": summary.read,
+        "rows_stored": summary.loaded,
+        "duplicates": summary.duplicates,
+        "quarantined": dict(summary.quarantined),
+        **measured,
+    }
     if profiler:
         result["profile"] = summarise(profiler, measured["seconds"])
         return result
@@ -154,8 +161,16 @@ def _child(args: argparse.Namespace) -> None:
 
 def _spawn(flags: list[str], workdir: Path, name: str, timeout: float) -> dict:
     out = workdir / f"{name}.json"
-    cmd = [sys.executable, "-m", "bench.run", *flags, "--workdir", str(workdir),
-           "--result", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        *flags,
+        "--workdir",
+        str(workdir),
+        "--result",
+        str(out),
+    ]
     done = subprocess.run(cmd, cwd=ROOT, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"bench: `{' '.join(flags)}` failed with exit code {done.returncode}")
@@ -169,9 +184,12 @@ def _measure(pipeline: str, db_key: str, tag: str, workdir: Path, args, extra=()
     flags = ["--one", pipeline, "--db", db_key, "--tag", tag, *extra]
     result = _spawn(flags, workdir, f"{pipeline}-{tag}", args.timeout)
     result["setup_s"] = setup["setup_s"]
-    print(f"bench: {pipeline} [{tag}]: {result['seconds']:.1f} s, "
-          f"{result['rows_in'] / result['seconds']:,.0f} rows/s, "
-          f"peak RSS {_mb(result['peak_rss_mb']):,.0f} MB", flush=True)  # fmt: skip
+    print(
+        f"bench: {pipeline} [{tag}]: {result['seconds']:.1f} s, "
+        f"{result['rows_in'] / result['seconds']:,.0f} rows/s, "
+        f"peak RSS {_mb(result['peak_rss_mb']):,.0f} MB",
+        flush=True,
+    )
     return result
 
 
@@ -185,13 +203,18 @@ def _aggregate(runs: list[dict]) -> dict:
     rows = runs[0]["rows_in"]
     best, median = min(seconds), statistics.median(seconds)
     return {
-        "runs": len(runs), "rows_in": rows, "rows_stored": runs[0]["rows_stored"],
-        "best_s": best, "median_s": median, "all_s": seconds,
-        "best_rate": rows / best, "median_rate": rows / median,
+        "runs": len(runs),
+        "rows_in": rows,
+        "rows_stored": runs[0]["rows_stored"],
+        "best_s": best,
+        "median_s": median,
+        "all_s": seconds,
+        "best_rate": rows / best,
+        "median_rate": rows / median,
         "peak_rss_mb": max(_mb(r["peak_rss_mb"]) for r in runs),
         "rss_before_mb": max(_mb(r["rss_before_mb"]) for r in runs),
         "setup_s": statistics.median(r["setup_s"] for r in runs),
-    }  # fmt: skip
+    }
 
 
 def _compare_daily(workdir: Path) -> dict | None:
@@ -206,14 +229,21 @@ def _compare_daily(workdir: Path) -> dict | None:
     )
     differ = merged[merged["n_e2e"] != merged["n_textbook"]]
     per_vintage = {
-        str(v): {"end_to_end": int(g["n_e2e"].sum()), "textbook": int(g["n_textbook"].sum()),
-                 "cells": len(g), "cells_differing": int((g["n_e2e"] != g["n_textbook"]).sum()),
-                 "abs_difference": int((g["n_e2e"] - g["n_textbook"]).abs().sum())}
+        str(v): {
+            "end_to_end": int(g["n_e2e"].sum()),
+            "textbook": int(g["n_textbook"].sum()),
+            "cells": len(g),
+            "cells_differing": int((g["n_e2e"] != g["n_textbook"]).sum()),
+            "abs_difference": int((g["n_e2e"] - g["n_textbook"]).abs().sum()),
+        }
         for v, g in merged.groupby("vintage")
-    }  # fmt: skip
-    return {"cells": len(merged), "cells_differing": len(differ),
-            "abs_difference": int((differ["n_e2e"] - differ["n_textbook"]).abs().sum()),
-            "per_vintage": per_vintage}  # fmt: skip
+    }
+    return {
+        "cells": len(merged),
+        "cells_differing": len(differ),
+        "abs_difference": int((differ["n_e2e"] - differ["n_textbook"]).abs().sum()),
+        "per_vintage": per_vintage,
+    }
 
 
 def _git() -> str:
@@ -242,25 +272,51 @@ def _machine() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    settings = ["shared_buffers", "work_mem", "maintenance_work_mem", "wal_level",
-                "synchronous_commit", "fsync", "max_wal_size"]  # fmt: skip
-    with psycopg.connect(host=embedded.HOST, port=embedded.PORT, user=embedded.USER,
-                         dbname="postgres", autocommit=True) as conn:  # fmt: skip
+    settings = [
+        "shared_buffers",
+        "work_mem",
+        "maintenance_work_mem",
+        "wal_level",
+        "synchronous_commit",
+        "fsync",
+        "max_wal_size",
+    ]
+    with psycopg.connect(
+        host=embedded.HOST,
+        port=embedded.PORT,
+        user=embedded.USER,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
         pg_settings = {s: conn.execute(f"SHOW {s}").fetchone()[0] for s in settings}
         postgis = conn.execute(
             "SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'"
         ).fetchone()
-    libraries = ["numpy", "pandas", "pyarrow", "shapely", "geopandas", "GeoAlchemy2",
-                 "SQLAlchemy", "psycopg"]  # fmt: skip
+    libraries = [
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "shapely",
+        "geopandas",
+        "GeoAlchemy2",
+        "SQLAlchemy",
+        "psycopg",
+    ]
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu, "cores": os.cpu_count(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "ram_gb": ram_gb, "os": platform.platform(), "python": platform.python_version(),
-        "postgresql": pg, "postgis": postgis[0] if postgis else "?", "pg_settings": pg_settings,
-        "libraries": {lib: metadata.version(lib) for lib in libraries}, "commit": _git(),
-    }  # fmt: skip
+        "ram_gb": ram_gb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "postgis": postgis[0] if postgis else "?",
+        "pg_settings": pg_settings,
+        "libraries": {lib: metadata.version(lib) for lib in libraries},
+        "commit": _git(),
+    }
 
 
 def _command(argv: list[str] | None) -> str:
@@ -271,10 +327,17 @@ def _command(argv: list[str] | None) -> str:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")),
-                        help="runs of each pipeline (default 1, or $BENCH_REPEAT)")  # fmt: skip
-    parser.add_argument("--pipelines", default=",".join(PIPELINES),
-                        help="comma-separated subset of " + ", ".join(PIPELINES))  # fmt: skip
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("BENCH_REPEAT", "1")),
+        help="runs of each pipeline (default 1, or $BENCH_REPEAT)",
+    )
+    parser.add_argument(
+        "--pipelines",
+        default=",".join(PIPELINES),
+        help="comma-separated subset of " + ", ".join(PIPELINES),
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     parser.add_argument(
         "--out",
@@ -322,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
                 for pipeline in pipelines:
                     runs[pipeline].append(_measure(pipeline, pipeline, str(i), workdir, args))
             if not args.no_profile and "end_to_end" in pipelines:
-                profiled = _measure("end_to_end", PROFILE_DB, "profile", workdir, args,
-                                    ["--profile"])  # fmt: skip
+                profiled = _measure(
+                    "end_to_end", PROFILE_DB, "profile", workdir, args, ["--profile"]
+                )
                 profile = {**profiled["profile"], "code": profiled.get("code")}
             comparison = _compare_daily(workdir)
         finally:
@@ -331,12 +395,16 @@ def main(argv: list[str] | None = None) -> int:
                 for key in used:
                     embedded.drop_database(common.database_name(key))
     results = {
-        "machine": _machine(), "repeat": args.repeat, "file": str(fgj.name),
+        "machine": _machine(),
+        "repeat": args.repeat,
+        "file": str(fgj.name),
         "command": _command(argv),
-        "pipelines": {p: _aggregate(r) for p, r in runs.items()}, "raw": runs,
-        "comparison": comparison, "profile": profile,
+        "pipelines": {p: _aggregate(r) for p, r in runs.items()},
+        "raw": runs,
+        "comparison": comparison,
+        "profile": profile,
         "bench_minutes": (time.perf_counter() - started) / 60,
-    }  # fmt: skip
+    }
     from bench.report import render, summary_table
 
     print()

@@ -107,9 +107,14 @@ def run(engine: Engine, path: Path) -> dict:
         joined = gpd.sjoin(points[["id", "geometry"]], quadrants, how="left", predicate="within")
         joined = joined.sort_values(["id", "quadrant_id"]).drop_duplicates("id")
         assignments.append(
-            pd.DataFrame({"incident_id": joined["id"].to_numpy(), "vintage_id": vintage_id,
-                          "quadrant_id": joined["quadrant_id"].astype("Int32").to_numpy()})
-        )  # fmt: skip
+            pd.DataFrame(
+                {
+                    "incident_id": joined["id"].to_numpy(),
+                    "vintage_id": vintage_id,
+                    "quadrant_id": joined["quadrant_id"].astype("Int32").to_numpy(),
+                }
+            )
+        )
     assignment = pd.concat(assignments, ignore_index=True)
     del assignments, joined
     steps.done("sjoin (both vintages)")
@@ -123,5 +128,9 @@ def run(engine: Engine, path: Path) -> dict:
         for statement in DAILY_SQL.split(";"):
             conn.execute(text(statement))
     steps.done("SQL GROUP BY daily counts")
-    return {"rows_in": rows_in, "rows_stored": len(points), "assignments": len(assignment),
-            "steps_s": steps.seconds}  # fmt: skip
+    return {
+        "rows_in": rows_in,
+        "rows_stored": len(points),
+        "assignments": len(assignment),
+        "steps_s": steps.seconds,
+    }

@@ -27,8 +27,16 @@ def sync_categories(conn: Connection) -> dict[str, int]:
     for cat in taxonomy.categories():
         if cat.code not in ids:
             ids[cat.code], next_id = next_id, next_id + 1
-        rows.append({"id": ids[cat.code], "code": cat.code, "es": cat.name_es,
-                     "en": cat.name_en, "hi": cat.high_impact, "so": cat.sort_order})  # fmt: skip
+        rows.append(
+            {
+                "id": ids[cat.code],
+                "code": cat.code,
+                "es": cat.name_es,
+                "en": cat.name_en,
+                "hi": cat.high_impact,
+                "so": cat.sort_order,
+            }
+        )
     # one statement for all rows, pipelined: 0.007 s a load instead of 0.025
     conn.execute(
         text(
@@ -91,11 +99,15 @@ class OffenceCatalog:
         """Classify new offence texts and insert them in one statement."""
         first, self.next_id = self.next_id, self.next_id + len(texts)
         rows = [
-            {"id": first + i, "s": self.source_id, "r": reported,
-             "c": self.category_ids[taxonomy.classify(self.source_code, reported)],
-             "v": taxonomy.version()}
+            {
+                "id": first + i,
+                "s": self.source_id,
+                "r": reported,
+                "c": self.category_ids[taxonomy.classify(self.source_code, reported)],
+                "v": taxonomy.version(),
+            }
             for i, reported in enumerate(texts)
-        ]  # fmt: skip
+        ]
         self.write("INSERT INTO offence VALUES (:id, :s, :r, :c, :v)", rows)
         self.known.update({row["r"]: (row["id"], row["c"]) for row in rows})
 

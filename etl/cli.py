@@ -32,8 +32,11 @@ def territory() -> None:
 @territory.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--vintage", required=True, help="Vintage name, e.g. 2016 or 2023.")
-@click.option("--population", type=click.Path(dir_okay=False),
-              help="Layer with SUMPOB1 by Nomenclatu, when PATH has no population.")  # fmt: skip
+@click.option(
+    "--population",
+    type=click.Path(dir_okay=False),
+    help="Layer with SUMPOB1 by Nomenclatu, when PATH has no population.",
+)
 @FORMAT
 def territory_load(path: str, vintage: str, population: str | None, fmt: str) -> None:
     """Load quadrant polygons from PATH as vintage VINTAGE."""

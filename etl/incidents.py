@@ -30,10 +30,21 @@ from etl.sources import SOURCES, Records, SourceSpec, read_records
 Checked = tuple[Records, list[Reject], Counter[str]]
 
 INCIDENT_COLUMNS = [
-    "id", "source_id", "load_run_id", "source_key", "source_row", "occurred_date",
-    "occurred_time", "offence_id", "category_id", "recorded_quadrant", "geom",
-    "reported_date", "reported_time", "official_category_id",
-]  # fmt: skip
+    "id",
+    "source_id",
+    "load_run_id",
+    "source_key",
+    "source_row",
+    "occurred_date",
+    "occurred_time",
+    "offence_id",
+    "category_id",
+    "recorded_quadrant",
+    "geom",
+    "reported_date",
+    "reported_time",
+    "official_category_id",
+]
 
 
 @dataclass
@@ -149,23 +160,28 @@ class IncidentLoad:
         if records.official is not None:  # the source's own category decides (docs/taxonomy.md)
             official = self.officials.lookup(records.official)
             categories = self.officials.categories(offences, official)
-        self.queue.submit("incident", INCIDENT_COLUMNS, lambda: [
-            pgcopy.fixed(ids, ">i8"),
-            pgcopy.fixed(np.full(len(ids), self.source_id), ">i2"),
-            pgcopy.fixed(np.full(len(ids), self.run_id), ">i4"),
-            pgcopy.fixed(records.key, ">i8"),
-            pgcopy.fixed(records.line, ">i4"),
-            pgcopy.dates(records.day),
-            pgcopy.times(records.seconds, records.has_time),
-            pgcopy.fixed(offences, ">i4"),
-            pgcopy.fixed(categories, ">i2"),
-            pgcopy.texts(recorded) if recorded is not None else pgcopy.nulls(len(ids)),
-            pgcopy.points(records.lon, records.lat, 4326, records.has_point),
-            *_reported_fields(records, official),
-        ])  # fmt: skip
+        self.queue.submit(
+            "incident",
+            INCIDENT_COLUMNS,
+            lambda: [
+                pgcopy.fixed(ids, ">i8"),
+                pgcopy.fixed(np.full(len(ids), self.source_id), ">i2"),
+                pgcopy.fixed(np.full(len(ids), self.run_id), ">i4"),
+                pgcopy.fixed(records.key, ">i8"),
+                pgcopy.fixed(records.line, ">i4"),
+                pgcopy.dates(records.day),
+                pgcopy.times(records.seconds, records.has_time),
+                pgcopy.fixed(offences, ">i4"),
+                pgcopy.fixed(categories, ">i2"),
+                pgcopy.texts(recorded) if recorded is not None else pgcopy.nulls(len(ids)),
+                pgcopy.points(records.lon, records.lat, 4326, records.has_point),
+                *_reported_fields(records, official),
+            ],
+        )
         self.summary.loaded += len(records)
-        self.unplaced.append(Unplaced(ids, records.lon, records.lat, recorded, categories,
-                                      records.day))  # fmt: skip
+        self.unplaced.append(
+            Unplaced(ids, records.lon, records.lat, recorded, categories, records.day)
+        )
         if self.vintages.done():
             self._place()
 
@@ -207,7 +223,7 @@ class IncidentLoad:
                 pgcopy.texts([r.reason for r in rejects]),
                 pgcopy.texts([r.detail for r in rejects]),
             ],
-        )  # fmt: skip
+        )
 
     def finish(self, state: StreamState) -> LoadSummary:
         """Place what is left, wait for the queued writes and close the run."""
@@ -222,8 +238,12 @@ class IncidentLoad:
         elif self.release is not None:
             s.retired = self.release.retire(self.conn, self.source_id, self.run_id)
             s.notes.append(self.release.note(s.retired))
-        totals = {"read": s.read, "loaded": s.loaded, "duplicates": s.duplicates,
-                  "quarantined": sum(s.quarantined.values())}  # fmt: skip
+        totals = {
+            "read": s.read,
+            "loaded": s.loaded,
+            "duplicates": s.duplicates,
+            "quarantined": sum(s.quarantined.values()),
+        }
         last_id = self.next_id - 1 if s.loaded else None
         runs.finish_run(self.conn, self.run_id, totals, s.as_json(), last_id, state.partial)
         counts.finish(self.conn)

@@ -72,11 +72,18 @@ def reconcile_report(conn: Connection, path: str | Path) -> Reconciliation:
     loaded = ssp_monthly(conn)
     loaded = loaded[loaded["month"].between(official["month"].min(), official["month"].max())]
     keys = ["quadrant", "month"]
-    merged = pd.merge(
-        official.groupby(keys)["count"].sum().rename("official"),
-        loaded.groupby(keys)["count"].sum().rename("loaded"),
-        left_index=True, right_index=True, how="outer",
-    ).fillna(0).astype("int64").reset_index()  # fmt: skip
+    merged = (
+        pd.merge(
+            official.groupby(keys)["count"].sum().rename("official"),
+            loaded.groupby(keys)["count"].sum().rename("loaded"),
+            left_index=True,
+            right_index=True,
+            how="outer",
+        )
+        .fillna(0)
+        .astype("int64")
+        .reset_index()
+    )
     merged["difference"] = merged["loaded"] - merged["official"]
     merged["month"] = merged["month"].dt.strftime("%Y-%m")
     months = sorted(set(official["month"].dt.strftime("%Y-%m")))

@@ -40,9 +40,15 @@ def start_run(conn: Connection, kind: str, path: Path, sha: str, **ids: int | No
             "started_at) VALUES (:kind, :source_id, :vintage_id, :file, :sha, :started) "
             "RETURNING id"
         ),
-        {"kind": kind, "file": path.name, "sha": sha, "started": now(),
-         "source_id": ids.get("source_id"), "vintage_id": ids.get("vintage_id")},
-    ).scalar_one()  # fmt: skip
+        {
+            "kind": kind,
+            "file": path.name,
+            "sha": sha,
+            "started": now(),
+            "source_id": ids.get("source_id"),
+            "vintage_id": ids.get("vintage_id"),
+        },
+    ).scalar_one()
 
 
 def finish_run(
@@ -64,9 +70,14 @@ def finish_run(
             "notes = CAST(:notes AS jsonb), last_incident_id = :last, partial = :partial "
             "WHERE id = :id"
         ),
-        {**counts, "notes": json.dumps(notes, default=str), "id": run_id,
-         "last": last_incident_id, "partial": partial},
-    )  # fmt: skip
+        {
+            **counts,
+            "notes": json.dumps(notes, default=str),
+            "id": run_id,
+            "last": last_incident_id,
+            "partial": partial,
+        },
+    )
 
 
 def next_incident_id(conn: Connection) -> int:

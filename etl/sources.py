@@ -101,15 +101,29 @@ FGJ_ALIASES = {
 
 SOURCES = {
     "ssp": SourceSpec(
-        "ssp", "date", "hour", "lat", "long", "crime",
-        recorded="cuadrante", row_id="id", coordinates_required=False,
+        "ssp",
+        "date",
+        "hour",
+        "lat",
+        "long",
+        "crime",
+        recorded="cuadrante",
+        row_id="id",
+        coordinates_required=False,
     ),
     "fgj": SourceSpec(
-        "fgj", "fecha_hecho", "hora_hecho", "latitud", "longitud", "delito",
-        reported_date="fecha_inicio", reported_time="hora_inicio", official="categoria_delito",
+        "fgj",
+        "fecha_hecho",
+        "hora_hecho",
+        "latitud",
+        "longitud",
+        "delito",
+        reported_date="fecha_inicio",
+        reported_time="hora_inicio",
+        official="categoria_delito",
         aliases=FGJ_ALIASES,
     ),
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -254,8 +268,9 @@ def _clean(values: pa.Array, counts: Counter[str]) -> pa.Array:
 def _check_offence(spec: SourceSpec, table: pa.Table, checks: RowChecks, counts) -> pa.Array:
     raw = table[spec.offence].combine_chunks()
     offence = _clean(raw, counts)
-    checks.fail(pc.equal(offence, "").to_numpy(zero_copy_only=False), "missing_offence",
-                spec.offence, raw)  # fmt: skip
+    checks.fail(
+        pc.equal(offence, "").to_numpy(zero_copy_only=False), "missing_offence", spec.offence, raw
+    )
     checks.fail(
         _long_text(offence), "text_too_long", spec.offence, pc.utf8_slice_codeunits(raw, 0, 60)
     )
@@ -337,16 +352,30 @@ def read_records(spec: SourceSpec, chunk: Chunk) -> tuple[Records, list[Reject],
     has_time = ~times.empty & ~times.bad
     reported, unreadable_report = _reported(spec, table)
     records = Records(
-        chunk.lines, keys, dates.values, times.values, has_time, lon, lat,
-        np.isfinite(lon), offence, _recorded(spec, table), *reported, official,
-    )  # fmt: skip
+        chunk.lines,
+        keys,
+        dates.values,
+        times.values,
+        has_time,
+        lon,
+        lat,
+        np.isfinite(lon),
+        offence,
+        _recorded(spec, table),
+        *reported,
+        official,
+    )
     ok = checks.ok
     bad = np.flatnonzero(~ok)
     rejects = [
-        Reject(int(chunk.lines[i]), chunk.line_text(int(chunk.lines[i])),
-               checks.reason[i], checks.detail[i])
+        Reject(
+            int(chunk.lines[i]),
+            chunk.line_text(int(chunk.lines[i])),
+            checks.reason[i],
+            checks.detail[i],
+        )
         for i in bad
-    ]  # fmt: skip
+    ]
     counts["unreadable_times"] = int((ok & times.bad).sum())
     counts["unreadable_report_dates"] = int((ok & unreadable_report).sum())
     return records.take(np.flatnonzero(ok)), rejects, counts

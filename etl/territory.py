@@ -34,8 +34,11 @@ LEVEL_SQL = {
     "area_km2, geom) VALUES (:v, :parent, :code, :borough, :population, :area_km2, "
     "ST_GeomFromWKB(:wkb, 4326)) RETURNING id",
 }
-PARENT = {"region": ("zone", "zone_code"), "sector": ("region", "region_code"),
-          "quadrant": ("sector", "sector_code")}  # fmt: skip
+PARENT = {
+    "region": ("zone", "zone_code"),
+    "sector": ("region", "region_code"),
+    "quadrant": ("sector", "sector_code"),
+}
 
 
 def read_territory(path: Path, population: Path | None) -> geo_territory.Territory:
@@ -52,9 +55,13 @@ def read_territory(path: Path, population: Path | None) -> geo_territory.Territo
 
 
 def _row_params(level: str, row: pd.Series, vintage_id: int, parents: dict) -> dict:
-    params = {"v": vintage_id, "code": row["code"], "wkb": shapely.to_wkb(row.geometry),
-              "population": None if pd.isna(row["population"]) else int(row["population"]),
-              "area_km2": float(row["area_km2"])}  # fmt: skip
+    params = {
+        "v": vintage_id,
+        "code": row["code"],
+        "wkb": shapely.to_wkb(row.geometry),
+        "population": None if pd.isna(row["population"]) else int(row["population"]),
+        "area_km2": float(row["area_km2"]),
+    }
     if level in PARENT:
         parent_level, key = PARENT[level]
         params["parent"] = parents[parent_level][row[key]]
@@ -90,15 +97,18 @@ def _store_crosswalks(conn: Connection, vintage_id: int, quadrants: gpd.GeoDataF
         return 0
     other = gpd.GeoDataFrame(
         {"qid": [r[0] for r in others]},
-        geometry=shapely.from_wkb([bytes(r[2]) for r in others]), crs=4326,
-    )  # fmt: skip
+        geometry=shapely.from_wkb([bytes(r[2]) for r in others]),
+        crs=4326,
+    )
     mine = quadrants.assign(qid=quadrants["code"].map(ids["quadrant"]))[["qid", "geometry"]]
     pairs = pd.concat([crosswalk(mine, other), crosswalk(other, mine)], ignore_index=True)
     conn.execute(
-        text("INSERT INTO quadrant_crosswalk VALUES (:from_id, :to_id, :overlap_km2, "
-             ":share_of_from, :share_of_to)"),
+        text(
+            "INSERT INTO quadrant_crosswalk VALUES (:from_id, :to_id, :overlap_km2, "
+            ":share_of_from, :share_of_to)"
+        ),
         pairs.to_dict("records"),
-    )  # fmt: skip
+    )
     return len(pairs)
 
 
@@ -110,10 +120,16 @@ def _stored_incidents(conn: Connection) -> pd.DataFrame:
         "JOIN source s ON s.id = i.source_id ORDER BY i.id"
     )
     raw = bulk.copy_out_text(conn, query)
-    types = {"id": pa.int64(), "lon": pa.float64(), "lat": pa.float64(),
-             "recorded_quadrant": pa.string(), "recorded_vintage": pa.string(),
-             "category_id": pa.int16(), "occurred_date": pa.date32(),
-             "live": pa.int8()}  # fmt: skip
+    types = {
+        "id": pa.int64(),
+        "lon": pa.float64(),
+        "lat": pa.float64(),
+        "recorded_quadrant": pa.string(),
+        "recorded_vintage": pa.string(),
+        "category_id": pa.int16(),
+        "occurred_date": pa.date32(),
+        "live": pa.int8(),
+    }
     table = pacsv.read_csv(
         io.BytesIO(raw), convert_options=pacsv.ConvertOptions(column_types=types)
     )
@@ -128,8 +144,10 @@ def place_stored_incidents(conn: Connection, vintage_id: int) -> int:
         return 0
     lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
     mine = (frame["recorded_vintage"] == vintage.name).to_numpy()
-    recorded = [c if m and isinstance(c, str) else None
-                for c, m in zip(frame["recorded_quadrant"], mine, strict=True)]  # fmt: skip
+    recorded = [
+        c if m and isinstance(c, str) else None
+        for c, m in zip(frame["recorded_quadrant"], mine, strict=True)
+    ]
     placed = placement.place([vintage], lon, lat, recorded, vintage.name, own=mine)
     counter = counts.DailyCounter()
     days = frame["occurred_date"].to_numpy().astype("datetime64[D]")
@@ -174,20 +192,30 @@ def load_territory(
             return {**existing[1], "already_loaded": True}
         territory = read_territory(path, Path(population) if population else None)
         vintage_id = conn.execute(
-            text("INSERT INTO territory_vintage (name, source_file, file_sha256, source_crs) "
-                 "VALUES (:n, :f, :s, :c) RETURNING id"),
+            text(
+                "INSERT INTO territory_vintage (name, source_file, file_sha256, source_crs) "
+                "VALUES (:n, :f, :s, :c) RETURNING id"
+            ),
             {"n": vintage, "f": path.name, "s": sha, "c": territory.source_crs},
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
         ids = _insert_levels(conn, territory, vintage_id)
         pairs = _store_crosswalks(conn, vintage_id, territory.quadrants, ids)
         run_id = runs.start_run(conn, "territory", path, sha, vintage_id=vintage_id)
         placed = place_stored_incidents(conn, vintage_id)
-        result = {"counts": territory.counts(), "report": territory.report.as_dict(),
-                  "crosswalk_pairs": pairs, "incidents_placed": placed}  # fmt: skip
+        result = {
+            "counts": territory.counts(),
+            "report": territory.report.as_dict(),
+            "crosswalk_pairs": pairs,
+            "incidents_placed": placed,
+        }
         conn.execute(
             text("UPDATE territory_vintage SET report = CAST(:r AS jsonb) WHERE id = :v"),
             {"r": json.dumps(result), "v": vintage_id},
         )
-        runs.finish_run(conn, run_id, {"read": placed, "loaded": placed, "duplicates": 0,
-                                       "quarantined": 0}, result)  # fmt: skip
+        runs.finish_run(
+            conn,
+            run_id,
+            {"read": placed, "loaded": placed, "duplicates": 0, "quarantined": 0},
+            result,
+        )
         return result

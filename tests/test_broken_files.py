@@ -55,9 +55,13 @@ def test_broken_rows_are_quarantined_with_reasons(territory_db, tmp_path):
     assert summary.read == summary.loaded + summary.duplicates + sum(summary.quarantined.values())
     assert summary.unknown_offences == {"DELITO INVENTADO QUE NO EXISTE": 1}
     with territory_db.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT row_number, reason, detail, raw_row FROM quarantine "
-            "WHERE load_run_id = :r ORDER BY row_number"), {"r": summary.run_id}).all()  # fmt: skip
+        rows = conn.execute(
+            text(
+                "SELECT row_number, reason, detail, raw_row FROM quarantine "
+                "WHERE load_run_id = :r ORDER BY row_number"
+            ),
+            {"r": summary.run_id},
+        ).all()
         by_line = {r.row_number: r for r in rows}
         assert by_line[3].reason == "bad_date"
         assert by_line[3].detail == "fecha_hecho='2021-02-30'"
@@ -65,10 +69,13 @@ def test_broken_rows_are_quarantined_with_reasons(territory_db, tmp_path):
         assert by_line[11].detail == "latitud/longitud='0,0'"
         assert by_line[15].reason == "wrong_field_count"
         assert by_line[15].raw_row == TRUNCATED
-        loaded = conn.execute(text(
-            "SELECT source_row, occurred_time::text, c.code FROM incident i "
-            "JOIN category c ON c.id = i.category_id WHERE load_run_id = :r ORDER BY source_row"),
-            {"r": summary.run_id}).all()  # fmt: skip
+        loaded = conn.execute(
+            text(
+                "SELECT source_row, occurred_time::text, c.code FROM incident i "
+                "JOIN category c ON c.id = i.category_id WHERE load_run_id = :r ORDER BY source_row"
+            ),
+            {"r": summary.run_id},
+        ).all()
     assert [tuple(r) for r in loaded] == [
         (2, "10:15:00", "robo_transeunte_cv"),
         (4, "00:00:00", "fraude"),
@@ -83,10 +90,13 @@ def test_outside_point_is_kept_and_counted_outside(territory_db, tmp_path):
     summary = load_incidents(territory_db, write(tmp_path, [row], "outside.csv.gz"), "fgj")
     assert summary.loaded == 1
     with territory_db.connect() as conn:
-        method = conn.execute(text(
-            "SELECT a.method FROM assignment_with_method a JOIN incident i "
-            "ON i.id = a.incident_id WHERE i.load_run_id = :r"), {"r": summary.run_id},
-        ).scalar()  # fmt: skip
+        method = conn.execute(
+            text(
+                "SELECT a.method FROM assignment_with_method a JOIN incident i "
+                "ON i.id = a.incident_id WHERE i.load_run_id = :r"
+            ),
+            {"r": summary.run_id},
+        ).scalar()
     assert method == "outside"
 
 

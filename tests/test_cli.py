@@ -39,26 +39,51 @@ def test_unknown_vintage_is_a_clear_error(run):
 
 def test_incidents_load_json_and_counts_csv(run, tmp_path):
     path = tmp_path / "ssp.csv"
-    path.write_text("\n".join([
-        SSP_HEADER,
-        '"P-1.4.8","HOMICIDIO DOLOSO",2015-05-02,"10:07",2015,5,19.3265,-99.2099,900001',
-        '"P-1.4.8","ROBO A NEGOCIO C.V.",2015-05-03,"11:00",2015,5,NA,NA,900002',
-        '"(NO ESPECIFICADO)","VIOLACION",2015-05-04,"12:00",2015,5,NA,NA,900003',
-        '"P-1.4.8","VIOLACION",2015-13-04,"12:00",2015,5,NA,NA,900004',
-    ]))  # fmt: skip
+    path.write_text(
+        "\n".join(
+            [
+                SSP_HEADER,
+                '"P-1.4.8","HOMICIDIO DOLOSO",2015-05-02,"10:07",2015,5,19.3265,-99.2099,900001',
+                '"P-1.4.8","ROBO A NEGOCIO C.V.",2015-05-03,"11:00",2015,5,NA,NA,900002',
+                '"(NO ESPECIFICADO)","VIOLACION",2015-05-04,"12:00",2015,5,NA,NA,900003',
+                '"P-1.4.8","VIOLACION",2015-13-04,"12:00",2015,5,NA,NA,900004',
+            ]
+        )
+    )
     result = run("incidents", "load", str(path), "--source", "ssp", "--format", "json")
     assert result.exit_code == 0
     summary = json.loads(result.output)
     assert {k: summary[k] for k in ("read", "loaded", "duplicates", "quarantined")} == {
-        "read": 4, "loaded": 3, "duplicates": 0, "quarantined": {"bad_date": 1},
-    }  # fmt: skip
-    result = run("counts", "--level", "sector", "--vintage", "2016", "--period", "month",
-                 "--from", "2015-05-01", "--to", "2015-05-31")  # fmt: skip
+        "read": 4,
+        "loaded": 3,
+        "duplicates": 0,
+        "quarantined": {"bad_date": 1},
+    }
+    result = run(
+        "counts",
+        "--level",
+        "sector",
+        "--vintage",
+        "2016",
+        "--period",
+        "month",
+        "--from",
+        "2015-05-01",
+        "--to",
+        "2015-05-31",
+    )
     frame = pd.read_csv(io.StringIO(result.output))
     assert list(frame.columns) == [
-        "vintage", "level", "unit_id", "unit_name", "period_start", "period_end", "category",
-        "count", "partial",
-    ]  # fmt: skip
+        "vintage",
+        "level",
+        "unit_id",
+        "unit_name",
+        "period_start",
+        "period_end",
+        "category",
+        "count",
+        "partial",
+    ]
     by_unit = frame.groupby("unit_id")["count"].sum().to_dict()
     assert by_unit == {"P-1.4": 2, "FUERA": 1}
     assert set(frame["unit_name"]) == {"SAN ANGEL", "Fuera de todo cuadrante o sin ubicación"}
@@ -66,8 +91,19 @@ def test_incidents_load_json_and_counts_csv(run, tmp_path):
 
 def test_counts_parquet_and_json(run, tmp_path):
     out = tmp_path / "counts.parquet"
-    result = run("counts", "--level", "zone", "--vintage", "2016", "--period", "year",
-                 "--format", "parquet", "--output", str(out))  # fmt: skip
+    result = run(
+        "counts",
+        "--level",
+        "zone",
+        "--vintage",
+        "2016",
+        "--period",
+        "year",
+        "--format",
+        "parquet",
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 0
     frame = pd.read_parquet(out)
     assert list(frame.columns)[:3] == ["vintage", "level", "unit_id"]

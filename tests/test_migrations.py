@@ -59,9 +59,11 @@ def test_downgrade_and_upgrade_round_trip():
         assert "last_incident_id" not in columns(engine, "load_run")
         command.downgrade(db.alembic_config(url), "0001")
         assert indexes(engine) == [
-            "assignment_incident_idx", "daily_count_vintage_day_idx", "incident_pkey",
+            "assignment_incident_idx",
+            "daily_count_vintage_day_idx",
+            "incident_pkey",
             "incident_source_id_source_key_key",
-        ]  # fmt: skip
+        ]
         db.upgrade(url, "0003")
         assert indexes(engine) == ["incident_id_idx"]
         command.downgrade(db.alembic_config(url), "0002")
@@ -151,8 +153,10 @@ def test_recorded_choice_and_last_ids_survive_down_and_up(paths, tmp_path):
         command.downgrade(db.alembic_config(url), "0003")
         db.upgrade(url)
         assert sorted(columns(engine, "assignment")) == [
-            "incident_id", "spatial_quadrant_id", "vintage_id"
-        ]  # fmt: skip
+            "incident_id",
+            "spatial_quadrant_id",
+            "vintage_id",
+        ]
         assert methods(engine) == expected
         # 0006 rebuilds the counts, on all three bases, from the stored incidents
         assert rows(engine, SOURCE_BASIS) == EXPECTED_SOURCE

@@ -32,20 +32,23 @@ def test_hierarchy_counts(real_db, vintage, expected):
 
 def test_levels_nest_and_populations_add_up(real_db):
     population = scalar(
-        real_db, "SELECT sum(population) FROM quadrant q JOIN territory_vintage v "
+        real_db,
+        "SELECT sum(population) FROM quadrant q JOIN territory_vintage v "
         "ON v.id = q.vintage_id WHERE v.name = '2016'",
-    )  # fmt: skip
+    )
     assert population == 8_785_911
     zone_population = scalar(
-        real_db, "SELECT sum(population) FROM zone z JOIN territory_vintage v "
+        real_db,
+        "SELECT sum(population) FROM zone z JOIN territory_vintage v "
         "ON v.id = z.vintage_id WHERE v.name = '2023'",
-    )  # fmt: skip
+    )
     assert zone_population == 9_118_579
     # every quadrant lies inside its sector's dissolved polygon
     outside = scalar(
-        real_db, "SELECT count(*) FROM quadrant q JOIN sector s ON s.id = q.sector_id "
+        real_db,
+        "SELECT count(*) FROM quadrant q JOIN sector s ON s.id = q.sector_id "
         "WHERE NOT ST_Covers(ST_Buffer(s.geom, 1e-9), ST_PointOnSurface(q.geom))",
-    )  # fmt: skip
+    )
     assert outside == 0
 
 
@@ -61,11 +64,12 @@ def test_territory_report_names_what_was_fixed(real_db):
 
 def test_crosswalk_shares_sum_to_one(real_db):
     worst = scalar(
-        real_db, "SELECT max(abs(total - 1)) FROM (SELECT sum(share_of_from) AS total "
+        real_db,
+        "SELECT max(abs(total - 1)) FROM (SELECT sum(share_of_from) AS total "
         "FROM quadrant_crosswalk c JOIN quadrant q ON q.id = c.from_quadrant_id "
         "JOIN territory_vintage v ON v.id = q.vintage_id WHERE v.name = '2023' "
         "GROUP BY from_quadrant_id) t",
-    )  # fmt: skip
+    )
     # 2023 quadrants reach areas no 2016 quadrant covers, so shares may fall short
     assert worst < 1.0
     pairs = scalar(real_db, "SELECT count(*) FROM quadrant_crosswalk")
@@ -76,9 +80,11 @@ def test_ssp_yearly_totals_equal_official_spreadsheet(real_db, paths):
     sheet = read_ssp_spreadsheet(paths["sheet"])
     for year in (2013, 2014, 2015):
         loaded = scalar(
-            real_db, "SELECT count(*) FROM incident i JOIN source s ON s.id = i.source_id "
-            "WHERE s.code = 'ssp' AND extract(year FROM occurred_date) = :y", y=year,
-        )  # fmt: skip
+            real_db,
+            "SELECT count(*) FROM incident i JOIN source s ON s.id = i.source_id "
+            "WHERE s.code = 'ssp' AND extract(year FROM occurred_date) = :y",
+            y=year,
+        )
         assert loaded == sheet.yearly_totals[year]
     assert sheet.yearly_totals[2013] == 43_005
 
@@ -96,9 +102,10 @@ def test_reconcile_matches_2013_to_2015(real_db, paths):
 
 def test_fgj_rows_all_accounted_for(real_db):
     row_counts = scalar(
-        real_db, "SELECT n_read || '/' || n_loaded || '/' || n_duplicate || '/' || n_quarantined "
+        real_db,
+        "SELECT n_read || '/' || n_loaded || '/' || n_duplicate || '/' || n_quarantined "
         "FROM load_run r JOIN source s ON s.id = r.source_id WHERE s.code = 'fgj'",
-    )  # fmt: skip
+    )
     # one row is at longitude -100.23 (a CUAUHTEMOC address): far outside the city
     assert row_counts == "1099353/1099352/0/1"
     quarantined = scalar(
@@ -108,9 +115,10 @@ def test_fgj_rows_all_accounted_for(real_db):
     )
     assert quarantined == "427176 coordinates_outside_city"
     per_year = scalar(
-        real_db, "SELECT count(*) FROM incident WHERE source_id = 2 "
+        real_db,
+        "SELECT count(*) FROM incident WHERE source_id = 2 "
         "AND occurred_date BETWEEN '2021-01-01' AND '2021-12-31'",
-    )  # fmt: skip
+    )
     assert per_year == 216_485
 
 
@@ -119,23 +127,27 @@ def test_every_incident_assigned_in_every_vintage(real_db):
     assert incidents == 132_692 + 1_099_352
     for vintage in ("2016", "2023"):
         assigned = scalar(
-            real_db, "SELECT count(*) FROM assignment a JOIN territory_vintage v "
-            "ON v.id = a.vintage_id WHERE v.name = :v", v=vintage,
-        )  # fmt: skip
+            real_db,
+            "SELECT count(*) FROM assignment a JOIN territory_vintage v "
+            "ON v.id = a.vintage_id WHERE v.name = :v",
+            v=vintage,
+        )
         assert assigned == incidents
     repeated = scalar(
-        real_db, "SELECT count(*) FROM (SELECT 1 FROM assignment "
+        real_db,
+        "SELECT count(*) FROM (SELECT 1 FROM assignment "
         "GROUP BY incident_id, vintage_id HAVING count(*) > 1) t",
-    )  # fmt: skip
+    )
     assert repeated == 0
 
 
 def test_ids_and_source_keys_stay_unique(real_db):
     # no index enforces either (migration 0002): the loader must (keys among live rows, 0010)
     repeated = scalar(
-        real_db, "SELECT count(*) FROM (SELECT 1 FROM incident WHERE retired_run_id IS NULL "
+        real_db,
+        "SELECT count(*) FROM (SELECT 1 FROM incident WHERE retired_run_id IS NULL "
         "GROUP BY source_id, source_key HAVING count(*) > 1) t",
-    )  # fmt: skip
+    )
     assert repeated == 0
     with real_db.connect() as conn:
         ids = conn.execute(text("SELECT count(DISTINCT id), min(id), max(id) FROM incident")).one()
@@ -145,11 +157,14 @@ def test_ids_and_source_keys_stay_unique(real_db):
 def test_each_run_records_its_last_incident_id(real_db):
     # the next load numbers from load_run (migration 0004), so these must agree
     with real_db.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT r.id, r.last_incident_id, m.last FROM load_run r LEFT JOIN "
-            "(SELECT load_run_id, max(id) AS last FROM incident GROUP BY 1) m "
-            "ON m.load_run_id = r.id WHERE r.kind = 'incidents' AND r.n_loaded > 0 ORDER BY r.id"
-        )).all()  # fmt: skip
+        rows = conn.execute(
+            text(
+                "SELECT r.id, r.last_incident_id, m.last FROM load_run r LEFT JOIN "
+                "(SELECT load_run_id, max(id) AS last FROM incident GROUP BY 1) m "
+                "ON m.load_run_id = r.id WHERE r.kind = 'incidents' AND r.n_loaded > 0 "
+                "ORDER BY r.id"
+            )
+        ).all()
     assert [(last, stored) for _, last, stored in rows] == [
         (132_692, 132_692),
         (132_692 + 1_099_352, 132_692 + 1_099_352),
@@ -158,42 +173,50 @@ def test_each_run_records_its_last_incident_id(real_db):
 
 def test_fgj_spatial_coverage_of_2023_quadrants(real_db):
     inside = scalar(
-        real_db, "SELECT avg((a.spatial_quadrant_id IS NOT NULL)::int) FROM assignment a "
+        real_db,
+        "SELECT avg((a.spatial_quadrant_id IS NOT NULL)::int) FROM assignment a "
         "JOIN incident i ON i.id = a.incident_id JOIN territory_vintage v ON v.id = a.vintage_id "
         "WHERE v.name = '2023' AND i.source_id = 2",
-    )  # fmt: skip
+    )
     assert float(inside) == pytest.approx(0.9968, abs=0.0005)
 
 
 def test_ssp_recorded_assignment_uses_the_source_quadrant(real_db):
     methods = dict(
-        real_db.connect().execute(text(
-            "SELECT a.method::text, count(*) FROM assignment_with_method a JOIN incident i "
-            "ON i.id = a.incident_id JOIN territory_vintage v ON v.id = a.vintage_id "
-            "WHERE v.name = '2016' AND i.source_id = 1 GROUP BY 1"
-        )).all()
-    )  # fmt: skip
+        real_db.connect()
+        .execute(
+            text(
+                "SELECT a.method::text, count(*) FROM assignment_with_method a JOIN incident i "
+                "ON i.id = a.incident_id JOIN territory_vintage v ON v.id = a.vintage_id "
+                "WHERE v.name = '2016' AND i.source_id = 1 GROUP BY 1"
+            )
+        )
+        .all()
+    )
     unspecified = 1_160
     assert methods["recorded"] == 132_692 - unspecified
     agree = scalar(
-        real_db, "SELECT avg((a.quadrant_id = a.spatial_quadrant_id)::int) "
+        real_db,
+        "SELECT avg((a.quadrant_id = a.spatial_quadrant_id)::int) "
         "FROM assignment_with_method a JOIN incident i ON i.id = a.incident_id "
         "WHERE i.source_id = 1 AND a.vintage_id = 1 AND a.recorded "
         "AND a.spatial_quadrant_id IS NOT NULL",
-    )  # fmt: skip
+    )
     assert 0.78 < float(agree) < 0.84  # the data README: about 81 % agree
 
 
 def test_recorded_quadrants_count_only_in_the_sources_vintage(real_db):
     # SSP ids are 2016 codes; the 2023 scheme reuses the same spellings for other polygons
     reused = scalar(
-        real_db, "SELECT count(*) FROM quadrant a JOIN quadrant b ON a.code = b.code "
+        real_db,
+        "SELECT count(*) FROM quadrant a JOIN quadrant b ON a.code = b.code "
         "WHERE a.vintage_id = 1 AND b.vintage_id = 2",
-    )  # fmt: skip
+    )
     recorded_2023 = scalar(
-        real_db, "SELECT count(*) FROM assignment_with_method a JOIN territory_vintage v "
+        real_db,
+        "SELECT count(*) FROM assignment_with_method a JOIN territory_vintage v "
         "ON v.id = a.vintage_id WHERE v.name = '2023' AND a.recorded",
-    )  # fmt: skip
+    )
     assert reused > 0
     assert recorded_2023 == 0
 
@@ -221,9 +244,10 @@ def test_counts_filter_and_outside_bucket(real_db):
     assert counts_query.OUTSIDE_ID in set(frame["unit_id"])
     ssp_2013 = frame[frame["period_start"].astype(str) == "2013-01-01"]["count"].sum()
     assert ssp_2013 == scalar(
-        real_db, "SELECT count(*) FROM incident i JOIN category c ON c.id = i.category_id "
+        real_db,
+        "SELECT count(*) FROM incident i JOIN category c ON c.id = i.category_id "
         "WHERE c.code = 'homicidio_doloso' AND occurred_date BETWEEN '2013-01-01' AND '2013-12-31'",
-    )  # fmt: skip
+    )
 
 
 def test_loading_the_same_files_again_changes_nothing(real_db, paths):

@@ -94,12 +94,16 @@ def test_binary_copy_round_trip(territory_db):
         pgcopy.labels(np.array([0, 1, 1, 0, 2]), ["uno", "dos", None]),
     ]
     with territory_db.begin() as conn:
-        conn.execute(text(
-            "CREATE TEMP TABLE t (i bigint, d date, tm time, s text, "
-            "g geometry(Point, 4326), l text)"))  # fmt: skip
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE t (i bigint, d date, tm time, s text, "
+                "g geometry(Point, 4326), l text)"
+            )
+        )
         bulk.copy_in(conn, "t", ["i", "d", "tm", "s", "g", "l"], fields)
-        rows = conn.execute(text(
-            "SELECT i, d::text, tm::text, s, ST_AsText(g), l FROM t ORDER BY i")).all()  # fmt: skip
+        rows = conn.execute(
+            text("SELECT i, d::text, tm::text, s, ST_AsText(g), l FROM t ORDER BY i")
+        ).all()
     assert [tuple(r) for r in rows] == [
         (0, "2020-02-29", "00:00:00", "a", "POINT(-99.1 19.4)", "uno"),
         (1, "2020-02-29", "00:00:01", None, None, "dos"),
@@ -132,8 +136,10 @@ def test_packed_bigints_round_trip_across_groups(territory_db):
     values = [-(2**63), -1, 0, 1, 2**63 - 1, 42]
     with territory_db.begin() as conn:
         conn.execute(text("CREATE TEMP TABLE k (grp int, v bigint)"))
-        conn.execute(text("INSERT INTO k VALUES (:g, :v)"),
-                     [{"g": i % 2, "v": v} for i, v in enumerate(values)])  # fmt: skip
+        conn.execute(
+            text("INSERT INTO k VALUES (:g, :v)"),
+            [{"g": i % 2, "v": v} for i, v in enumerate(values)],
+        )
         got = bulk.fetch_packed_bigints(
             conn,
             "SELECT string_agg(int8send(v), ''::bytea) FROM k WHERE grp >= :lo GROUP BY grp",

@@ -49,8 +49,16 @@ ROWS = [
     '"P-1.4.8","VIOLACION",2016-02-30,"12:00",2016,2,19.3272,-99.2103,900005',
 ]
 TERRITORY_2016 = {"vintage": "2016", "zones": 5, "regions": 15, "sectors": 72, "quadrants": 847}
-TERRITORY_COLUMNS = ["vintage", "zones", "regions", "sectors", "quadrants",
-                     "source_file", "source_crs", "loaded_at"]  # fmt: skip
+TERRITORY_COLUMNS = [
+    "vintage",
+    "zones",
+    "regions",
+    "sectors",
+    "quadrants",
+    "source_file",
+    "source_crs",
+    "loaded_at",
+]
 
 
 def url_of(engine: Engine) -> str:
@@ -260,14 +268,22 @@ def test_json_twin_has_the_counts(client: FlaskClient) -> None:
     assert response.mimetype == "application/json"
     data = response.get_json()
     assert (data["vintages"], data["vintage"], data["year"], data["full_year"]) == (
-        ["2016"], "2016", 2015, True)  # fmt: skip
+        ["2016"],
+        "2016",
+        2015,
+        True,
+    )
     (territory,) = data["tables"]["territorio"]
     assert {k: territory[k] for k in TERRITORY_2016} == TERRITORY_2016
     incidents = {r["source"]: r for r in data["tables"]["incidentes"]}
     assert incidents["ssp"] | {"name": None} == {
-        "source": "ssp", "name": None, "incidents": 4, "quarantined": 1,
-        "first": "2015-01-01", "last": "2016-06-30",
-    }  # fmt: skip
+        "source": "ssp",
+        "name": None,
+        "incidents": 4,
+        "quarantined": 1,
+        "first": "2015-01-01",
+        "last": "2016-06-30",
+    }
     assert data["tables"]["sectores"] == [
         {"code": "P-1.4", "name": "SAN ANGEL", "count": 2},
         {"code": "P-1.2", "name": "PLATEROS", "count": 1},
@@ -331,8 +347,11 @@ def test_unknown_vintage_is_404_in_the_asked_for_format(client: FlaskClient) -> 
     assert "No encontrado" in page.data.decode()
     assert "vintage &#39;1999&#39; is not loaded" in page.data.decode()
     assert "Not found" in client.get("/?vintage=1999&lang=en").data.decode()
-    for url in ("/resumen.json?vintage=1999", "/sectores.json?vintage=1999",
-                "/?vintage=1999&format=json"):  # fmt: skip
+    for url in (
+        "/resumen.json?vintage=1999",
+        "/sectores.json?vintage=1999",
+        "/?vintage=1999&format=json",
+    ):
         response = client.get(url)
         assert (response.status_code, response.mimetype) == (404, "application/json")
         error = response.get_json()["error"]
@@ -379,7 +398,9 @@ def check_empty_page(engine) -> None:
     assert (data["vintages"], data["vintage"], data["year"]) == ([], None, None)
     assert data["tables"]["territorio"] == []
     assert {r["source"]: r["incidents"] for r in data["tables"]["incidentes"]} == {
-        "ssp": 0, "fgj": 0}  # fmt: skip
+        "ssp": 0,
+        "fgj": 0,
+    }
 
 
 def test_unreachable_database_is_503_at_request_time() -> None:
@@ -410,8 +431,14 @@ def test_factory_touches_no_database_at_import_or_construction() -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "COMPSTAT_DATABASE_URL")
     }
-    result = subprocess.run([sys.executable, "-W", "error", "-c", script], cwd=ROOT, env=env,
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
 
 
@@ -444,12 +471,18 @@ def test_last_full_year(first: date, last: date, expected: tuple[int, bool]) -> 
 
 
 def test_table_forms() -> None:
-    table = Table("t", ("a", "b", "c"), [{"a": 1, "b": date(2016, 1, 2), "c": ["x", "y"]},
-                                         {"a": None, "b": None, "c": []}])  # fmt: skip
+    table = Table(
+        "t",
+        ("a", "b", "c"),
+        [{"a": 1, "b": date(2016, 1, 2), "c": ["x", "y"]}, {"a": None, "b": None, "c": []}],
+    )
     csv_body = exports.export(table.as_frame(), "csv")
     assert csv_body == "a,b,c\n1,2016-01-02,x;y\n,,\n".encode("utf-8-sig")
     assert json.loads(json.dumps(table.as_json()))["rows"][0] == {
-        "a": 1, "b": "2016-01-02", "c": ["x", "y"]}  # fmt: skip
+        "a": 1,
+        "b": "2016-01-02",
+        "c": ["x", "y"],
+    }
 
 
 @pytest.fixture

@@ -19,11 +19,19 @@ NO_DATA = "#d9d9d9"
 
 
 def _features(shapes: list[dict], counts: Mapping[str, int]) -> list[dict]:
-    return [{"type": "Feature", "geometry": json.loads(s["geojson"]),
-             "properties": {"code": s["code"], "name": s["name"],
-                            "count": counts.get(s["code"], 0),
-                            "count_text": f"{counts.get(s['code'], 0):,}"}}
-            for s in shapes]  # fmt: skip
+    return [
+        {
+            "type": "Feature",
+            "geometry": json.loads(s["geojson"]),
+            "properties": {
+                "code": s["code"],
+                "name": s["name"],
+                "count": counts.get(s["code"], 0),
+                "count_text": f"{counts.get(s['code'], 0):,}",
+            },
+        }
+        for s in shapes
+    ]
 
 
 def _bounds(features: list[dict]) -> list[list[float]]:
@@ -77,14 +85,16 @@ def sector_map(
     features = _features(shapes, counts)
     top = max((f["properties"]["count"] for f in features), default=0)
     # no base tiles: they would come from another host (police networks have no internet)
-    fmap = folium.Map(location=CDMX_CENTER, zoom_start=10, tiles=None,
-                      height=f"{height}px", control_scale=True)  # fmt: skip
+    fmap = folium.Map(
+        location=CDMX_CENTER, zoom_start=10, tiles=None, height=f"{height}px", control_scale=True
+    )
     # only Leaflet: the page draws no markers, so folium's jQuery, Bootstrap and icon fonts
     # would be downloads for nothing
     fmap.default_js = [("leaflet", assets["leaflet"])]
     fmap.default_css = [("leaflet_css", assets["leaflet_css"])]
-    scale = _Colormap(COLORS, vmin=0, vmax=max(top, 1), caption=labels["caption"],
-                      d3_url=assets["d3"])  # fmt: skip
+    scale = _Colormap(
+        COLORS, vmin=0, vmax=max(top, 1), caption=labels["caption"], d3_url=assets["d3"]
+    )
 
     def style(feature: dict) -> dict:
         fill = scale(feature["properties"]["count"]) if counts else NO_DATA
@@ -94,8 +104,12 @@ def sector_map(
         fields=["name", "code", "count_text"],
         aliases=[labels["name"], labels["code"], labels["count"]],
     )
-    folium.GeoJson({"type": "FeatureCollection", "features": features},
-                   style_function=style, tooltip=tooltip, name="sectores").add_to(fmap)  # fmt: skip
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        style_function=style,
+        tooltip=tooltip,
+        name="sectores",
+    ).add_to(fmap)
     if counts:
         scale.add_to(fmap)
     if features:

@@ -71,10 +71,17 @@ def _map_assets() -> dict[str, str]:
 def _map_html(ov: Overview, urls: dict[str, str], missing: list[str]) -> str | None:
     if not ov.shapes or missing:
         return None
-    labels = {"name": t("name"), "code": t("code"), "count": t("count"),
-              "caption": t("map_caption", year=ov.year)}  # fmt: skip
-    return security.allow_inline(mapping.sector_map(ov.shapes, ov.sector_counts(), labels, urls,
-                                                    current_app.config["MAP_HEIGHT"]))  # fmt: skip
+    labels = {
+        "name": t("name"),
+        "code": t("code"),
+        "count": t("count"),
+        "caption": t("map_caption", year=ov.year),
+    }
+    return security.allow_inline(
+        mapping.sector_map(
+            ov.shapes, ov.sector_counts(), labels, urls, current_app.config["MAP_HEIGHT"]
+        )
+    )
 
 
 def overview(ov: Overview, fmt: str) -> ResponseReturnValue:
@@ -123,8 +130,18 @@ def error(status: int, kind: str, message: str) -> ResponseReturnValue:
     fmt = error_format()
     if fmt == "json":
         code = ERROR_CODES.get(status, "error")
-        return json_response({"error": {"code": code, "message": message, "status": status,
-                                         "type": kind, "title": title}}, status)  # fmt: skip
+        return json_response(
+            {
+                "error": {
+                    "code": code,
+                    "message": message,
+                    "status": status,
+                    "type": kind,
+                    "title": title,
+                }
+            },
+            status,
+        )
     if fmt == "csv":
         body = f"error {status}: {title}: {message}\n"
         return current_app.response_class(body, status=status, mimetype="text/plain")

@@ -132,8 +132,9 @@ def cell(value: Any, column: str = "") -> str:
 
 def register(app: Flask) -> None:
     """Make the helpers available to every template (including imported macros)."""
-    app.jinja_env.globals.update(t=t, url_with=url_with, twin_url=twin_url,
-                                 current_language=current_language)  # fmt: skip
+    app.jinja_env.globals.update(
+        t=t, url_with=url_with, twin_url=twin_url, current_language=current_language
+    )
     app.jinja_env.globals["page_url"] = page_url
     app.add_template_filter(cell)
     app.add_template_filter(number)

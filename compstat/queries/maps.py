@@ -24,15 +24,19 @@ def sector_geojson(conn: Connection, vintage: str, tolerance: float = 0.0005) ->
         ``code``, ``name`` and ``geojson`` (a GeoJSON geometry as text, 5 decimals),
         ordered by code; empty when the vintage is not loaded.
     """
-    rows = conn.execute(
-        text(
-            "SELECT s.code, s.name, "
-            "ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.geom, :tol), 5) AS geojson "
-            "FROM sector s JOIN territory_vintage v ON v.id = s.vintage_id "
-            "WHERE v.name = :v ORDER BY s.code"
-        ),
-        {"v": vintage, "tol": tolerance},
-    ).mappings().all()  # fmt: skip
+    rows = (
+        conn.execute(
+            text(
+                "SELECT s.code, s.name, "
+                "ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.geom, :tol), 5) AS geojson "
+                "FROM sector s JOIN territory_vintage v ON v.id = s.vintage_id "
+                "WHERE v.name = :v ORDER BY s.code"
+            ),
+            {"v": vintage, "tol": tolerance},
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 

@@ -26,34 +26,52 @@ def level_counts(conn: Connection, vintage: str) -> dict[str, int]:
 
 def vintages(conn: Connection) -> list[dict]:
     """Return the loaded vintages with their source file and validation report."""
-    rows = conn.execute(
-        text("SELECT name, source_file, source_crs, loaded_at, report FROM territory_vintage "
-             "ORDER BY name")
-    ).mappings().all()  # fmt: skip
+    rows = (
+        conn.execute(
+            text(
+                "SELECT name, source_file, source_crs, loaded_at, report FROM territory_vintage "
+                "ORDER BY name"
+            )
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
 def load_runs(conn: Connection, limit: int = 50) -> list[dict]:
     """Return the most recent load runs."""
-    rows = conn.execute(
-        text("SELECT r.id, r.kind, s.code AS source, r.file_name, r.started_at, r.finished_at, "
-             "r.n_read, r.n_loaded, r.n_duplicate, r.n_quarantined FROM load_run r "
-             "LEFT JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT :n"),
-        {"n": limit},
-    ).mappings().all()  # fmt: skip
+    rows = (
+        conn.execute(
+            text(
+                "SELECT r.id, r.kind, s.code AS source, r.file_name, r.started_at, r.finished_at, "
+                "r.n_read, r.n_loaded, r.n_duplicate, r.n_quarantined FROM load_run r "
+                "LEFT JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT :n"
+            ),
+            {"n": limit},
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
 def incident_totals(conn: Connection) -> list[dict]:
     """Return incidents (with their date range) and quarantined rows per source."""
-    rows = conn.execute(
-        text("SELECT s.code AS source, s.name, count(i.id) AS incidents, "
-             "(SELECT count(*) FROM quarantine x WHERE x.source_id = s.id) AS quarantined, "
-             "min(i.occurred_date) AS first, max(i.occurred_date) AS last "
-             "FROM source s LEFT JOIN incident i ON i.source_id = s.id "
-             "AND i.retired_run_id IS NULL "
-             "GROUP BY s.id ORDER BY s.id")
-    ).mappings().all()  # fmt: skip
+    rows = (
+        conn.execute(
+            text(
+                "SELECT s.code AS source, s.name, count(i.id) AS incidents, "
+                "(SELECT count(*) FROM quarantine x WHERE x.source_id = s.id) AS quarantined, "
+                "min(i.occurred_date) AS first, max(i.occurred_date) AS last "
+                "FROM source s LEFT JOIN incident i ON i.source_id = s.id "
+                "AND i.retired_run_id IS NULL "
+                "GROUP BY s.id ORDER BY s.id"
+            )
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 

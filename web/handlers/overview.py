@@ -22,8 +22,18 @@ TABLES = ("territorio", "validacion", "incidentes", "cargas", "sectores")
 LEVELS = ("zones", "regions", "sectors", "quadrants")
 REPORT_NUMBERS = ("area_km2", "gaps", "gap_km2", "overlapping_pairs", "overlap_km2")
 REPORT_LISTS = ("repaired_polygons", "id_sector_mismatches", "lowercase_zone_codes")
-RUN_COLUMNS = ("id", "kind", "source", "file_name", "started_at", "finished_at",
-               "n_read", "n_loaded", "n_duplicate", "n_quarantined")  # fmt: skip
+RUN_COLUMNS = (
+    "id",
+    "kind",
+    "source",
+    "file_name",
+    "started_at",
+    "finished_at",
+    "n_read",
+    "n_loaded",
+    "n_duplicate",
+    "n_quarantined",
+)
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,13 @@ class Overview:
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON form: the parameters and every table's rows."""
-        return {"vintages": self.vintages, "vintage": self.vintage, "year": self.year,
-                "full_year": self.full_year,
-                "tables": {n: t.as_json()["rows"] for n, t in self.tables.items()}}  # fmt: skip
+        return {
+            "vintages": self.vintages,
+            "vintage": self.vintage,
+            "year": self.year,
+            "full_year": self.full_year,
+            "tables": {n: t.as_json()["rows"] for n, t in self.tables.items()},
+        }
 
     def sector_counts(self) -> dict[str, int]:
         """Return incidents per sector code in :attr:`year` (sectors without any left out)."""
@@ -142,9 +156,16 @@ def choose_year(
 
 def territory_table(conn: Connection, rows: list[dict]) -> Table:
     """Return units per level of each loaded vintage, with its source file."""
-    out = [{"vintage": r["name"], **territory.level_counts(conn, r["name"]),
-            "source_file": r["source_file"], "source_crs": r["source_crs"],
-            "loaded_at": r["loaded_at"]} for r in rows]  # fmt: skip
+    out = [
+        {
+            "vintage": r["name"],
+            **territory.level_counts(conn, r["name"]),
+            "source_file": r["source_file"],
+            "source_crs": r["source_crs"],
+            "loaded_at": r["loaded_at"],
+        }
+        for r in rows
+    ]
     columns = ("vintage", *LEVELS, "source_file", "source_crs", "loaded_at")
     return Table("territorio", columns, out)
 
@@ -152,16 +173,24 @@ def territory_table(conn: Connection, rows: list[dict]) -> Table:
 def _report_row(vintage: str, stored: dict) -> dict[str, Any]:
     report = stored.get("report") or {}
     renamed = report.get("sector_names_normalised") or {}
-    return {"vintage": vintage, **{k: report.get(k) for k in REPORT_NUMBERS},
-            **{k: list(report.get(k) or []) for k in REPORT_LISTS},
-            "sector_names_normalised": [f"{a}→{b}" for a, b in renamed.items()],
-            "crosswalk_pairs": stored.get("crosswalk_pairs")}  # fmt: skip
+    return {
+        "vintage": vintage,
+        **{k: report.get(k) for k in REPORT_NUMBERS},
+        **{k: list(report.get(k) or []) for k in REPORT_LISTS},
+        "sector_names_normalised": [f"{a}→{b}" for a, b in renamed.items()],
+        "crosswalk_pairs": stored.get("crosswalk_pairs"),
+    }
 
 
 def validation_table(rows: list[dict]) -> Table:
     """Return the highlights of each vintage's validation report."""
-    columns = ("vintage", *REPORT_NUMBERS, *REPORT_LISTS, "sector_names_normalised",
-               "crosswalk_pairs")  # fmt: skip
+    columns = (
+        "vintage",
+        *REPORT_NUMBERS,
+        *REPORT_LISTS,
+        "sector_names_normalised",
+        "crosswalk_pairs",
+    )
     return Table("validacion", columns, [_report_row(r["name"], r["report"] or {}) for r in rows])
 
 
@@ -182,8 +211,9 @@ def sectors_table(conn: Connection, vintage: str | None, year: int | None, full:
     table = Table("sectores", ("code", "name", "count"), meta=meta)
     if vintage is None or year is None:
         return table
-    q = CountsQuery(vintage, level="sector", period="year",
-                    start=date(year, 1, 1), end=date(year, 12, 31))  # fmt: skip
+    q = CountsQuery(
+        vintage, level="sector", period="year", start=date(year, 1, 1), end=date(year, 12, 31)
+    )
     frame = counts(conn, q)
     summed = frame.groupby(["unit_id", "unit_name"], as_index=False)["count"].sum()
     summed = summed.sort_values(["count", "unit_id"], ascending=[False, True])
@@ -203,8 +233,13 @@ def overview(conn: Connection, q: OverviewQuery) -> Overview:
     names = [r["name"] for r in loaded]
     vintage = choose_vintage(names, q.vintage)
     year, full = choose_year(conn, vintage, q.year)
-    tables = [territory_table(conn, loaded), validation_table(loaded), incidents_table(conn),
-              runs_table(conn, q.runs), sectors_table(conn, vintage, year, full)]  # fmt: skip
+    tables = [
+        territory_table(conn, loaded),
+        validation_table(loaded),
+        incidents_table(conn),
+        runs_table(conn, q.runs),
+        sectors_table(conn, vintage, year, full),
+    ]
     shapes = []
     if q.with_map and vintage:
         shapes = maps.sector_geojson(conn, vintage, q.tolerance)

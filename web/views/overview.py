@@ -17,9 +17,12 @@ TABLE_FORMATS = ", ".join(render.TABLE_FORMATS)
 
 
 def _query(fmt: str) -> OverviewQuery:
-    return OverviewQuery.from_args(request.args, with_map=fmt == "html",
-                                   runs=current_app.config["RECENT_RUNS"],
-                                   tolerance=current_app.config["MAP_TOLERANCE"])  # fmt: skip
+    return OverviewQuery.from_args(
+        request.args,
+        with_map=fmt == "html",
+        runs=current_app.config["RECENT_RUNS"],
+        tolerance=current_app.config["MAP_TOLERANCE"],
+    )
 
 
 @bp.get("/")
