@@ -282,3 +282,26 @@ def test_forecast_helpers_known_answers():
         np.array([5.0, 1.0, 2.0, -3.0]),
     )
     assert list(np.argsort(-order)) == [1, 2, 0, 3]
+
+
+def test_weekly_counts_in_one_pass_equal_each_weeks_count(territory_db, planted):
+    from compstat import windows as win
+    from compstat.groups import group
+    from compstat.queries import cube as cubes
+
+    with territory_db.connect() as conn:
+        c = cubes.cube(conn, "2016")
+    frame = cubes.units(c, "quadrant")
+    counter = hs.UnitCounter(c, frame, "quadrant", "recorded", group("alto_impacto"))
+    span = win.custom(WINDOW_START, AS_OF)
+    weeks = hs.weekly_counts(counter, span)
+    each = [
+        counter(win.custom(s, s + timedelta(days=6)))
+        for s in (WINDOW_START + timedelta(days=7 * k) for k in range(4))
+    ]
+    assert_allclose(weeks, np.column_stack(each))
+    centre = frame.index[frame["unit_id"] == planted["centre"]][0]
+    # robberies every other day from the 1st: days 0-6, 8-12, 14-20 and 22
+    assert weeks[centre].tolist() == [4, 3, 4, 1]
+    before_any_data = win.custom(date(2014, 1, 6), date(2014, 2, 2))
+    assert np.isnan(hs.weekly_counts(counter, before_any_data)).all()

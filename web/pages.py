@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -143,8 +144,15 @@ MAP_LABELS = (
 
 def map_page(page: MapPage) -> ResponseReturnValue:
     """Return the hotspot map page (the map loads its numbers as JSON)."""
-    labels = {key: t(key) for key in MAP_LABELS}
-    return render_template("map.html", page=page, lang=current_language(), labels=labels)
+    language = current_language()
+    labels = _map_labels(language)
+    return render_template("map.html", page=page, lang=language, labels=labels)
+
+
+@functools.cache
+def _map_labels(language: str) -> dict[str, str]:
+    """Return the map script's messages in ``language`` (the request's), once per language."""
+    return {key: t(key) for key in MAP_LABELS}
 
 
 def layer_download(download: LayerDownload, fmt: str) -> ResponseReturnValue:

@@ -138,14 +138,36 @@ def window_counts(
     c: cubes.Cube, basis: str, window: win.Window, lookup: np.ndarray, slots: int, matrix
 ) -> np.ndarray:
     """Return incidents per shown unit (rows) and group (columns) in ``window``."""
-    rows = c.rows_between(window.start, window.end)
+    return period_counts(c, basis, window, 1, lookup, slots, matrix)[:, 0, :]
+
+
+def period_counts(
+    c: cubes.Cube,
+    basis: str,
+    span: win.Window,
+    periods: int,
+    lookup: np.ndarray,
+    slots: int,
+    matrix: np.ndarray,
+) -> np.ndarray:
+    """Return incidents per shown unit, period and group: ``span`` cut into equal periods.
+
+    Shaped ``(slots, periods, groups)``; ``span.days`` must be a multiple of ``periods``.
+    """
+    if span.days % periods:
+        raise ValueError(f"{span.days} days do not split into {periods} equal periods")
+    rows = c.rows_between(span.start, span.end)
     slot = lookup[c.quadrant[rows] + 1]
     keep = slot >= 0
     n_cat = matrix.shape[0]
-    flat = slot[keep] * n_cat + c.category[rows][keep]
+    flat = slot[keep]
+    if periods > 1:
+        days = c.day[rows][keep].astype(np.int64) - cubes.day_number(span.start)
+        flat = flat * periods + days // (span.days // periods)
+    flat = flat * n_cat + c.category[rows][keep]
     weights = c.counts[basis][rows][keep]
-    per_category = np.bincount(flat, weights=weights, minlength=slots * n_cat)
-    return per_category.reshape(slots, n_cat) @ matrix
+    per_category = np.bincount(flat, weights=weights, minlength=slots * periods * n_cat)
+    return (per_category.reshape(slots * periods, n_cat) @ matrix).reshape(slots, periods, -1)
 
 
 def coverage(c: cubes.Cube, window: win.Window, groups: list[Group]) -> list[str | None]:

@@ -247,12 +247,19 @@ class UnitCounter:
 
     def __call__(self, window: win.Window) -> np.ndarray:
         """Return incidents per unit in ``window``; NaN everywhere when data do not cover it."""
-        if acc.coverage(self.cube, window, [self.group])[0]:
-            return np.full(self.units, np.nan)
-        counts = acc.window_counts(
-            self.cube, self.basis, window, self.lookup, self.units, self.matrix
+        return self.periods(window, 1)[:, 0]
+
+    def periods(self, span: win.Window, periods: int) -> np.ndarray:
+        """Return units x ``periods`` counts over ``span`` cut into equal periods.
+
+        NaN everywhere when the data do not cover the whole span.
+        """
+        if acc.coverage(self.cube, span, [self.group])[0]:
+            return np.full((self.units, periods), np.nan)
+        counts = acc.period_counts(
+            self.cube, self.basis, span, periods, self.lookup, self.units, self.matrix
         )
-        return counts[:, 0]
+        return counts[:, :, 0]
 
 
 def _slot_lookup(c: cubes.Cube, frame: pd.DataFrame, level: str) -> np.ndarray:
@@ -340,9 +347,11 @@ def emerging_span(window: win.Window, weeks: int) -> win.Window:
 
 
 def weekly_counts(counter: UnitCounter, span: win.Window) -> np.ndarray:
-    """Return units x weeks counts over ``span`` (whole weeks, oldest first)."""
-    starts = [span.start + timedelta(days=7 * k) for k in range(span.days // 7)]
-    return np.column_stack([counter(win.custom(s, s + timedelta(days=6))) for s in starts])
+    """Return units x weeks counts over ``span`` (whole weeks, oldest first).
+
+    NaN everywhere unless the data cover every week.
+    """
+    return counter.periods(span, span.days // 7)
 
 
 def _emerging_column(counter: UnitCounter, n_units: int, weights, span: win.Window) -> list:
