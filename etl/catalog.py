@@ -40,7 +40,8 @@ def sync_categories(conn: Connection) -> dict[str, int]:
     # one statement for all rows, pipelined: 0.007 s a load instead of 0.025
     conn.execute(
         text(
-            "INSERT INTO category VALUES (:id, :code, :es, :en, :hi, :so) "
+            "INSERT INTO category (id, code, name_es, name_en, high_impact, sort_order) "
+            "VALUES (:id, :code, :es, :en, :hi, :so) "
             "ON CONFLICT (id) DO UPDATE SET name_es = :es, name_en = :en, "
             "high_impact = :hi, sort_order = :so"
         ),
@@ -108,7 +109,11 @@ class OffenceCatalog:
             }
             for i, reported in enumerate(texts)
         ]
-        self.write("INSERT INTO offence VALUES (:id, :s, :r, :c, :v)", rows)
+        self.write(
+            "INSERT INTO offence (id, source_id, reported, category_id, taxonomy_version) "
+            "VALUES (:id, :s, :r, :c, :v)",
+            rows,
+        )
         self.known.update({row["r"]: (row["id"], row["c"]) for row in rows})
 
     def lookup(self, offences: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -161,7 +166,11 @@ class OfficialCatalog:
             code = rule.category if rule is not None and rule.category_sv is None else None
             cid = self.offences.category_ids[code] if code else None
             rows.append({"id": first + i, "s": self.source_id, "n": name, "c": cid})
-        self.write("INSERT INTO official_category VALUES (:id, :s, :n, :c)", rows)
+        self.write(
+            "INSERT INTO official_category (id, source_id, name, category_id) "
+            "VALUES (:id, :s, :n, :c)",
+            rows,
+        )
         self.ids.update({row["n"]: row["id"] for row in rows})
 
     def lookup(self, official: pa.Array) -> np.ndarray:

@@ -104,8 +104,9 @@ def _store_crosswalks(conn: Connection, vintage_id: int, quadrants: gpd.GeoDataF
     pairs = pd.concat([crosswalk(mine, other), crosswalk(other, mine)], ignore_index=True)
     conn.execute(
         text(
-            "INSERT INTO quadrant_crosswalk VALUES (:from_id, :to_id, :overlap_km2, "
-            ":share_of_from, :share_of_to)"
+            "INSERT INTO quadrant_crosswalk (from_quadrant_id, to_quadrant_id, overlap_km2, "
+            "share_of_from, share_of_to) "
+            "VALUES (:from_id, :to_id, :overlap_km2, :share_of_from, :share_of_to)"
         ),
         pairs.to_dict("records"),
     )
