@@ -167,3 +167,26 @@ def test_recorded_choice_and_last_ids_survive_down_and_up(paths, tmp_path):
             assert conn.execute(text(query)).scalar_one() == 5
     finally:
         drop(engine)
+
+
+def test_0011_sets_and_resets_the_fact_tables_statistics_targets():
+    engine = fresh_engine("compstat_test_migration_0011")
+    query = (
+        "SELECT DISTINCT attstattarget FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+        "AND attnum > 0 AND NOT attisdropped"
+    )
+
+    def targets() -> dict[str, set[int]]:
+        with engine.connect() as conn:
+            return {
+                t: set(conn.execute(text(query), {"t": t}).scalars())
+                for t in ("incident", "assignment")
+            }
+
+    try:
+        url = engine.url.render_as_string(hide_password=False)
+        assert targets() == {"incident": {10}, "assignment": {10}}
+        command.downgrade(db.alembic_config(url), "0010")
+        assert targets() == {"incident": {-1}, "assignment": {-1}}
+    finally:
+        drop(engine)

@@ -146,7 +146,7 @@ def map_page(page: MapPage) -> ResponseReturnValue:
     """Return the hotspot map page (the map loads its numbers as JSON)."""
     language = current_language()
     labels = _map_labels(language)
-    return render_template("map.html", page=page, lang=language, labels=labels)
+    return render_template("map.html", page=page, lang=language, labels=labels, measures=MEASURES)
 
 
 @functools.cache

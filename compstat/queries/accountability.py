@@ -121,8 +121,16 @@ def slot_lookup(c: cubes.Cube, shown: pd.DataFrame, level: str, outside: bool) -
     """Return, indexed by quadrant id + 1, each quadrant's row in ``shown`` (-1: not shown).
 
     Incidents outside every quadrant (id -1, index 0) go to the extra last row when
-    ``outside`` is true.
+    ``outside`` is true. Kept with the cube when ``shown`` is the whole level
+    (:func:`compstat.queries.cube.units`); read-only.
     """
+    if shown is not cubes.units(c, level):
+        return _slot_lookup(c, shown, level, outside)
+    key = ("slot_lookup", level, outside)
+    return cubes.derived(c, key, lambda: _slot_lookup(c, shown, level, outside))
+
+
+def _slot_lookup(c: cubes.Cube, shown: pd.DataFrame, level: str, outside: bool) -> np.ndarray:
     t = c.territory
     lookup = np.full(int(t["quadrant_id"].to_numpy().max(initial=0)) + 2, -1, np.int64)
     position = pd.Series(np.arange(len(shown)), index=shown["unit_id"].to_numpy())

@@ -159,9 +159,8 @@ class Cube:
     territory: pd.DataFrame
     spans: list[SourceSpan]
     category_ids: dict[str, int]
-    #: Each level's units (:func:`units`), built on first use: a cube never changes.
-    level_units: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
-    #: Other tables derived from the cube alone (:func:`derived`), built on first use.
+    #: Tables derived from the cube alone (:func:`derived`), built on first use: a cube
+    #: never changes.
     derived_tables: dict[tuple, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -303,9 +302,7 @@ def units(c: Cube, level: str) -> pd.DataFrame:
     ``area_km2`` and the code of every level above.
     """
     check_choice("level", level, LEVELS)
-    if level not in c.level_units:
-        c.level_units[level] = _units(c, level)
-    return c.level_units[level]
+    return derived(c, ("units", level), lambda: _units(c, level))
 
 
 def derived(c: Cube, key: tuple, compute: Callable[[], T]) -> T:

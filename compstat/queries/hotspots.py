@@ -242,7 +242,7 @@ class UnitCounter:
         self, c: cubes.Cube, frame: pd.DataFrame, level: str, basis: str, g: Group
     ) -> None:
         self.cube, self.basis, self.group, self.units = c, basis, g, len(frame)
-        self.lookup = _slot_lookup(c, frame, level)
+        self.lookup = acc.slot_lookup(c, frame, level, outside=False)
         self.matrix = acc.group_matrix(c, [g])
 
     def __call__(self, window: win.Window) -> np.ndarray:
@@ -260,15 +260,6 @@ class UnitCounter:
             self.cube, self.basis, span, periods, self.lookup, self.units, self.matrix
         )
         return counts[:, :, 0]
-
-
-def _slot_lookup(c: cubes.Cube, frame: pd.DataFrame, level: str) -> np.ndarray:
-    """Return :func:`accountability.slot_lookup` of ``frame``, kept with the cube for a level."""
-    if frame is not cubes.units(c, level):
-        return acc.slot_lookup(c, frame, level, outside=False)
-    return cubes.derived(
-        c, ("slot_lookup", level), lambda: acc.slot_lookup(c, frame, level, outside=False)
-    )
 
 
 def unit_counts(
@@ -322,7 +313,7 @@ def _base_rows(
 
 
 def _whole(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Return counts as nullable integers (NaN, a period without data, as missing)."""
+    """Return whole numbers as nullable integers (NaN, e.g. a period without data, as missing)."""
     return pd.array(np.round(values), dtype="Int64")
 
 

@@ -14,6 +14,7 @@ Revision ID: 0011
 Revises: 0010
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
@@ -22,32 +23,19 @@ branch_labels = None
 depends_on = None
 
 STATISTICS = 10
-COLUMNS = {
-    "incident": (
-        "id",
-        "source_id",
-        "load_run_id",
-        "source_key",
-        "source_row",
-        "occurred_date",
-        "occurred_time",
-        "offence_id",
-        "category_id",
-        "recorded_quadrant",
-        "geom",
-        "reported_date",
-        "reported_time",
-        "official_category_id",
-        "retired_run_id",
-    ),
-    "assignment": ("incident_id", "vintage_id", "spatial_quadrant_id"),
-}
+TABLES = ("incident", "assignment")
+_COLUMNS = sa.text(
+    "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+)
 
 
 def _statistics(target: int) -> None:
-    for table, columns in COLUMNS.items():
-        for column in columns:
-            op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS {target}")
+    """Set the statistics target of every column of :data:`TABLES` (-1: the default)."""
+    bind = op.get_bind()
+    for table in TABLES:
+        for column in bind.execute(_COLUMNS, {"t": table}).scalars().all():
+            op.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET STATISTICS {target}')
 
 
 def upgrade() -> None:
