@@ -105,7 +105,13 @@ def map_layer(
     is_flag=True,
     help="Drop the incidents of the reporting places found in the year before --from.",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "text", "csv", "json"]),
+    default="md",
+    help="md (or text): the tables as Markdown text.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="PNG of the scores.")
 def evaluate(
@@ -141,7 +147,7 @@ def evaluate(
     )
     with db.transaction(db.engine()) as conn:
         result = ev.evaluate(conn, query)
-    if fmt == "md":
+    if fmt in ("md", "text"):
         data = ev.markdown(result).encode()
     elif fmt == "csv":
         data = result.windows.to_csv(index=False).encode()

@@ -218,6 +218,18 @@ def test_evaluate_command_scores_the_hindsight_ceiling_at_pei_one(
     assert plot.stat().st_size > 0
 
 
+def test_evaluate_command_writes_text_as_the_issue_names_it(territory_db, planted, monkeypatch):
+    args = (
+        "hotspots evaluate --vintage 2016 --from 2015-06-01 --to 2015-06-28 "
+        "--basket alto_impacto --method grid --method hindsight --format "
+    )
+    text_result = run_cli(territory_db, monkeypatch, *(args + "text").split())
+    markdown = run_cli(territory_db, monkeypatch, *(args + "md").split())
+    assert text_result.exit_code == 0, text_result.output
+    assert text_result.stdout == markdown.stdout
+    assert "hindsight" in text_result.stdout and "grid" in text_result.stdout
+
+
 # -- evaluation on hand-made arrays ------------------------------------------------------
 
 
