@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export COMPSTAT_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 DATA := $(COMPSTAT_DATA_DIR)/cdmx
+# The hotspot evaluation `make load` writes and the demo's /mapa/metodos shows.
+EVALUATION := $(abspath $(VENV))/demo-hotspot-evaluation-2023.json
 # Debian packages: the map's Leaflet and d3 and the trend charts' Chart.js (served by the
 # app, so maps and charts draw offline) and the Chromium the browser tests drive.
 # Installed when missing, as root, with apt.
@@ -58,6 +60,8 @@ load: install
 	# ILLUSTRATIVE trial data: 60 of the database's 72 sectors of 2016, seeded arms, simulated officers
 	$(BIN)/compstat covariates --vintage 2016 --from 2015-07-01 --to 2016-06-30 --out $(VENV)/demo-covariates-2016.csv
 	$(BIN)/compstat trial demo --sectors $(VENV)/demo-covariates-2016.csv --out-dir $(VENV)/demo-trial
+	# which hotspot method predicts 2023 best (/mapa/metodos shows it; about half a minute)
+	$(BIN)/compstat hotspots evaluate --vintage 2023 --year 2023 --method all --format json -o $(EVALUATION)
 
 # One user per role; each run sets new random passwords, printed here once and stored nowhere.
 DEMO_ROLES := admin commander planner researcher
@@ -66,7 +70,8 @@ demo-users: load
 	@for role in $(DEMO_ROLES); do $(BIN)/compstat users add demo_$$role --role $$role --reset || exit 1; done
 
 demo: load demo-users
-	$(BIN)/compstat serve --host $(HOST) --port $(PORT)
+	COMPSTAT_HOTSPOT_EVALUATION=$${COMPSTAT_HOTSPOT_EVALUATION:-$(EVALUATION)} \
+	  $(BIN)/compstat serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -317,6 +317,47 @@ def test_methods_page_says_what_to_do_without_an_evaluation(client, app: Flask, 
     assert "No hay una evaluación configurada" in page
 
 
+def test_methods_page_plots_each_methods_pai_per_window(client, app: Flask) -> None:
+    def window(method: str, start: str, pai: float) -> dict:
+        return {"basket": "alto_impacto", "method": method, "test_start": start, "pai": pai}
+
+    stored = {
+        "parameters": {"vintage": "2023", "start": "2023-01-02", "end": "2023-02-26"},
+        "default_method": "blend",
+        "methods": [
+            {
+                "basket": "alto_impacto",
+                "method": "grid",
+                "windows": 2,
+                **dict.fromkeys(["mean_pai", "median_pai", "mean_pei", "mean_rri"], 1.0),
+                "mean_hit_rate": 0.2,
+            }
+        ],
+        "windows": [
+            window("grid", "2023-01-02", 4.5),
+            window("grid", "2023-01-30", 4.9),
+            window("blend", "2023-01-02", 5.25),
+            window("robbery", "2023-01-30", 3.0),
+        ],
+    }
+    Path(app.config["HOTSPOT_EVALUATION"]).write_text(json.dumps(stored), encoding="utf-8")
+    try:
+        page = client.get("/mapa/metodos").get_data(as_text=True)
+    finally:
+        Path(app.config["HOTSPOT_EVALUATION"]).unlink()
+    plot = json.loads(re.search(r"data-methods='([^']*)'", page).group(1))
+    assert plot == {
+        "windows": ["2023-01-02", "2023-01-30"],
+        "series": [
+            {"method": "grid", "pai": [4.5, 4.9]},
+            {"method": "blend", "pai": [5.25, None]},
+            {"method": "robbery", "pai": [None, 3.0]},
+        ],
+    }
+    assert 'data-default="blend"' in page and "/static/charts.js" in page
+    assert "PAI de cada método en cada ventana de prueba (alto_impacto)" in page
+
+
 def test_methods_page_shows_the_stored_evaluation(client, app: Flask) -> None:
     stored = {
         "parameters": {

@@ -372,6 +372,11 @@ SOURCE: dict[str, str] = {
     "methods_mean_pei": "PEI medio",
     "methods_mean_rri": "RRI medio",
     "methods_hit_rate": "Tasa de acierto",
+    "methods_chart": (
+        "PAI de cada método en cada ventana de prueba (%(basket)s): la cuadrícula, línea "
+        "base, en guiones; el método por omisión, en trazo grueso."
+    ),
+    "methods_chart_x": "Inicio de la ventana de prueba",
     "yes": "sí",
     "no": "no",
     "back_to_map": "Volver al mapa",

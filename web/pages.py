@@ -163,7 +163,7 @@ def layer_download(download: LayerDownload, fmt: str) -> ResponseReturnValue:
 
 def methods_page(page: MethodsPage) -> ResponseReturnValue:
     """Return the planner's page: which hotspot method predicts best (the stored evaluation)."""
-    return render_template("map_methods.html", page=page)
+    return render_template("map_methods.html", page=page, chart_url=chart_url())
 
 
 def research_page(page: ResearchPage) -> ResponseReturnValue:

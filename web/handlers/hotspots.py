@@ -372,6 +372,23 @@ class MethodsPage:
             out.setdefault(row.get("basket", ""), []).append(row)
         return list(out.items())
 
+    def window_pai(self, basket: str) -> dict[str, Any]:
+        """Return each method's PAI per test window of ``basket``, for the page's plot.
+
+        ``{"windows": [test start, ...], "series": [{"method", "pai": [...]}]}``, methods
+        and windows in file order; ``None`` where a method has no score for a window.
+        """
+        rows = [w for w in (self.evaluation or {}).get("windows", []) if w.get("basket") == basket]
+        starts = list(dict.fromkeys(w["test_start"] for w in rows))
+        scores: dict[str, dict[str, float]] = {}
+        for w in rows:
+            scores.setdefault(w["method"], {})[w["test_start"]] = w["pai"]
+        series = [
+            {"method": method, "pai": [by_start.get(start) for start in starts]}
+            for method, by_start in scores.items()
+        ]
+        return {"windows": starts, "series": series}
+
 
 def methods_page(path: str | None) -> MethodsPage:
     """Return the stored evaluation at ``path`` (no database: the evaluation takes minutes)."""

@@ -137,8 +137,39 @@
     }).catch(function (error) { fail(canvas, error); });
   }
 
+  // The planner's methods page: each method's PAI per test window, from the stored
+  // evaluation in the canvas's data-methods (the grid baseline dashed, the default thick).
+  function drawMethods(canvas) {
+    var data = JSON.parse(canvas.getAttribute("data-methods"));
+    var baseline = canvas.getAttribute("data-baseline"), chosen = canvas.getAttribute("data-default");
+    var datasets = data.series.map(function (s, i) {
+      var colour = s.method === baseline ? "#6b7280" : COLOURS[i % COLOURS.length];
+      return {
+        label: s.method, data: s.pai, borderColor: colour, backgroundColor: colour,
+        borderWidth: s.method === chosen ? 3.5 : 1.5, borderDash: s.method === baseline ? [6, 4] : [],
+        pointRadius: 2, tension: 0, spanGaps: false
+      };
+    });
+    new window.Chart(canvas, {
+      type: "line",
+      data: { labels: data.windows, datasets: datasets },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          y: { beginAtZero: true, title: { display: true, text: canvas.getAttribute("data-y-text") } },
+          x: { title: { display: true, text: canvas.getAttribute("data-x-text") },
+               ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } }
+        },
+        plugins: { legend: { position: "bottom" } }
+      }
+    });
+    canvas.setAttribute("data-drawn", "yes");
+  }
+
   function setUp() {
     document.querySelectorAll("canvas[data-trend]").forEach(drawTrend);
+    document.querySelectorAll("canvas[data-methods]").forEach(drawMethods);
     document.querySelectorAll("canvas[data-timeofday]").forEach(setUpHeat);
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
